@@ -1,0 +1,21 @@
+"""Exceptions raised by ravdess_tf.
+
+Every error names the offending value (a file, an option) and says what was
+expected, so that a user can fix the call without reading the source.
+"""
+
+
+class ParameterError(ValueError):
+    """An argument, a file name or a configuration value is invalid."""
+
+
+class DataNotFoundError(FileNotFoundError):
+    """RAVDESS audio could not be found where it was expected."""
+
+
+class AudioError(ValueError):
+    """An audio file could not be read, or its content is unusable."""
+
+
+class DownloadError(RuntimeError):
+    """A download failed, or its result did not match the expected checksum."""

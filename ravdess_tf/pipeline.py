@@ -1,0 +1,228 @@
+"""Input pipelines: normalised, augmented batches for Keras.
+
+Two paths with the same behaviour:
+
+- :func:`make_dataset` returns a ``tf.data.Dataset`` (TensorFlow backend);
+- :class:`ArrayBatches` is a ``keras.utils.PyDataset`` that needs no
+  TensorFlow, for ``KERAS_BACKEND=jax`` or ``torch``.
+
+Both standardise every mel band with statistics of the *training* clips
+(:func:`fit_normalizer`), add a channel axis, and in training apply
+SpecAugment-style augmentation (:func:`augment_batch`). The augmentation is
+written once, in NumPy, and the tf.data path calls it on whole batches.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .exceptions import ParameterError
+
+
+@dataclass(frozen=True)
+class Normalizer:
+    """Per-band mean and standard deviation of the training features.
+
+    ``mean`` and ``std`` have shape ``(n_features, 1)`` so that they broadcast
+    over the frames of a ``(n_features, frames)`` clip.
+    """
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    def __call__(self, features: np.ndarray) -> np.ndarray:
+        return ((features - self.mean) / self.std).astype(np.float32)
+
+    def to_dict(self) -> dict:
+        return {"mean": self.mean.ravel().tolist(), "std": self.std.ravel().tolist()}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "Normalizer":
+        return cls(np.asarray(values["mean"], np.float32)[:, None], np.asarray(values["std"], np.float32)[:, None])
+
+
+def fit_normalizer(train_features: np.ndarray) -> Normalizer:
+    """Per-band statistics of ``train_features`` (clips, n_features, frames).
+
+    Fit on the training split only: statistics that include validation or test
+    clips leak information about them.
+    """
+    train_features = _check_features(train_features)
+    mean = train_features.mean(axis=(0, 2), dtype=np.float64)[:, None]
+    std = train_features.std(axis=(0, 2), dtype=np.float64)[:, None]
+    return Normalizer(mean.astype(np.float32), np.maximum(std, 1e-6).astype(np.float32))
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """On-the-fly augmentation of standardised spectrograms in training."""
+
+    #: Frequency masks per clip (SpecAugment), each up to this many bands wide.
+    freq_masks: int = 1
+    freq_mask_width: int = 12
+    #: Time masks per clip, each up to this many frames (16 ms each) wide.
+    time_masks: int = 1
+    time_mask_width: int = 20
+    #: Largest circular time shift, as a fraction of the frames (0.1 = 0.3 s of 3 s).
+    max_shift: float = 0.1
+    #: Standard deviation of added Gaussian noise, in units of the standardised features.
+    noise_std: float = 0.05
+
+
+def augment_batch(batch: np.ndarray, rng: np.random.Generator, config: AugmentConfig = AugmentConfig()) -> np.ndarray:
+    """Augment a batch of standardised spectrograms.
+
+    Parameters
+    ----------
+    batch : numpy.ndarray
+        Shape ``(batch, n_features, frames)`` or ``(batch, n_features, frames, 1)``.
+    rng : numpy.random.Generator
+        The source of randomness (seed it for reproducible runs).
+    config : AugmentConfig
+
+    Returns
+    -------
+    numpy.ndarray
+        A new array of the same shape and dtype; masked regions are 0, the
+        standardised mean.
+    """
+    out = np.array(batch, dtype=np.float32, copy=True)
+    n_bands, n_frames = out.shape[1], out.shape[2]
+    for clip in out:
+        max_shift = int(config.max_shift * n_frames)
+        if max_shift:
+            clip[:] = np.roll(clip, rng.integers(-max_shift, max_shift + 1), axis=1)
+        for _ in range(config.freq_masks):
+            width = rng.integers(0, min(config.freq_mask_width, n_bands) + 1)
+            start = rng.integers(0, n_bands - width + 1)
+            clip[start:start + width] = 0.0
+        for _ in range(config.time_masks):
+            width = rng.integers(0, min(config.time_mask_width, n_frames) + 1)
+            start = rng.integers(0, n_frames - width + 1)
+            clip[:, start:start + width] = 0.0
+    if config.noise_std:
+        out += rng.normal(0.0, config.noise_std, out.shape).astype(np.float32)
+    return out
+
+
+def _check_features(features) -> np.ndarray:
+    features = np.asarray(features)
+    if features.ndim != 3:
+        raise ParameterError(
+            f"features must have shape (clips, n_features, frames), got shape {features.shape}")
+    return features
+
+
+def _check_inputs(features, labels, batch_size):
+    features = _check_features(features)
+    labels = np.asarray(labels)
+    if labels.shape != (len(features),):
+        raise ParameterError(
+            f"labels must have shape ({len(features)},) to match the features, got {labels.shape}")
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ParameterError(f"batch_size must be a positive integer, got {batch_size!r}")
+    return features, labels.astype(np.int32)
+
+
+def make_dataset(
+    features: np.ndarray,
+    labels: np.ndarray,
+    batch_size: int = 32,
+    shuffle: bool = False,
+    augment: bool | AugmentConfig = False,
+    seed: int = 0,
+    normalizer: Normalizer | None = None,
+):
+    """A ``tf.data.Dataset`` of ``(x, y)`` batches.
+
+    Parameters
+    ----------
+    features : numpy.ndarray
+        Shape ``(clips, n_features, frames)``.
+    labels : numpy.ndarray
+        Integer class labels, shape ``(clips,)``.
+    batch_size : int
+    shuffle : bool
+        Reshuffle every epoch (training).
+    augment : bool or AugmentConfig
+        Augment on the fly (training only); ``True`` means ``AugmentConfig()``.
+    seed : int
+        Seeds shuffling and augmentation.
+    normalizer : Normalizer or None
+        Statistics to standardise with. ``None`` fits them on ``features``,
+        which is right only for the training split: pass the training
+        split's normalizer for validation and test.
+
+    Returns
+    -------
+    tf.data.Dataset
+        Batches ``x`` of shape ``(batch, n_features, frames, 1)`` float32 and
+        ``y`` of shape ``(batch,)`` int32, prefetched.
+    """
+    import tensorflow as tf
+
+    features, labels = _check_inputs(features, labels, batch_size)
+    normalizer = normalizer or fit_normalizer(features)
+    dataset = tf.data.Dataset.from_tensor_slices((normalizer(features)[..., None], labels))
+    if shuffle:
+        dataset = dataset.shuffle(len(features), seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(batch_size)
+    if augment:
+        config = augment if isinstance(augment, AugmentConfig) else AugmentConfig()
+        rng = np.random.default_rng(seed)
+
+        def augment_in_numpy(x):
+            return augment_batch(x, rng, config)
+
+        def augment_in_graph(x, y):
+            augmented = tf.numpy_function(augment_in_numpy, [x], tf.float32, stateful=True)
+            augmented.set_shape(x.shape)
+            return augmented, y
+
+        dataset = dataset.map(augment_in_graph)
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _py_dataset_base():
+    import keras
+
+    return keras.utils.PyDataset
+
+
+class ArrayBatches(_py_dataset_base()):
+    """The backend-neutral twin of :func:`make_dataset` (no TensorFlow needed).
+
+    Same arguments and the same batches: standardised, channel axis added,
+    shuffled and augmented in training. Use it with ``model.fit`` under any
+    Keras backend.
+    """
+
+    def __init__(self, features, labels, batch_size=32, shuffle=False, augment=False, seed=0,
+                 normalizer=None, **kwargs):
+        super().__init__(**kwargs)
+        features, labels = _check_inputs(features, labels, batch_size)
+        self.normalizer = normalizer or fit_normalizer(features)
+        self.x = self.normalizer(features)[..., None]
+        self.y = labels
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.augment = augment if isinstance(augment, AugmentConfig) else (AugmentConfig() if augment else None)
+        self.rng = np.random.default_rng(seed)
+        self.order = self.rng.permutation(len(self.y)) if shuffle else np.arange(len(self.y))
+
+    def __len__(self):
+        return math.ceil(len(self.y) / self.batch_size)
+
+    def __getitem__(self, index):
+        rows = self.order[index * self.batch_size:(index + 1) * self.batch_size]
+        x = self.x[rows]
+        if self.augment is not None:
+            x = augment_batch(x, self.rng, self.augment)
+        return x, self.y[rows]
+
+    def on_epoch_end(self):
+        if self.shuffle:
+            self.order = self.rng.permutation(len(self.y))

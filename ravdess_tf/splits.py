@@ -1,0 +1,114 @@
+"""Train / validation / test splits of the RAVDESS metadata.
+
+Three protocols, one entry point (:func:`make_split`):
+
+``paper``
+    The study's random 960/240/240 split, stratified by emotion. Every actor
+    appears in all three parts, so a model can score by recognising voices it
+    has heard; its numbers are not a measure of generalisation to new speakers.
+``actor``
+    Actors 1-16 train, 17-20 validation, 21-24 test (also 960/240/240). No
+    actor is in two parts.
+``actor_cv``
+    Six folds of four consecutive actors (:func:`actor_folds`). For fold ``i``
+    the test actors are fold ``i``'s, validation is fold ``i + 1`` (mod 6),
+    training is the other 16 actors.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from .data import NUM_ACTORS
+from .exceptions import ParameterError
+
+PROTOCOLS = ("paper", "actor", "actor_cv")
+SPLIT_NAMES = ("train", "validation", "test")
+
+#: The study's split sizes (Table 1): train, validation, test clips out of 1440.
+PAPER_SIZES = (960, 240, 240)
+#: Actor-independent split: training, validation and test actors.
+ACTOR_SPLIT = (tuple(range(1, 17)), tuple(range(17, 21)), tuple(range(21, 25)))
+NUM_FOLDS = 6
+
+
+def _by_actors(metadata: pd.DataFrame, parts: tuple[tuple[int, ...], ...]) -> dict[str, pd.DataFrame]:
+    return {name: metadata[metadata["actor"].isin(actors)] for name, actors in zip(SPLIT_NAMES, parts)}
+
+
+def paper_split(metadata: pd.DataFrame, seed: int = 0) -> dict[str, pd.DataFrame]:
+    """The study's random split, stratified by emotion, in its 2:1/2:1/2 proportions.
+
+    On the full dataset this is 960/240/240; on a subset the same fractions apply.
+    """
+    total = len(metadata)
+    test_size = round(total * PAPER_SIZES[2] / sum(PAPER_SIZES))
+    validation_size = round(total * PAPER_SIZES[1] / sum(PAPER_SIZES))
+    rest, test = train_test_split(
+        metadata, test_size=test_size, stratify=metadata["emotion_id"], random_state=seed)
+    train, validation = train_test_split(
+        rest, test_size=validation_size, stratify=rest["emotion_id"], random_state=seed)
+    return {name: part.sort_index() for name, part in zip(SPLIT_NAMES, (train, validation, test))}
+
+
+def fold_actors(k: int = NUM_FOLDS) -> list[tuple[int, ...]]:
+    """The actors of each of ``k`` folds of consecutive actors (24 / k each)."""
+    if not isinstance(k, int) or k < 3 or NUM_ACTORS % k:
+        raise ParameterError(
+            f"k must be an integer of at least 3 that divides {NUM_ACTORS} (3, 4, 6, 8, 12, 24), got {k!r}")
+    size = NUM_ACTORS // k
+    return [tuple(range(i * size + 1, (i + 1) * size + 1)) for i in range(k)]
+
+
+def actor_folds(metadata: pd.DataFrame, k: int = NUM_FOLDS) -> list[dict[str, pd.DataFrame]]:
+    """Actor-independent cross-validation: one split per fold.
+
+    Fold ``i`` tests on its own actors, validates on fold ``(i + 1) % k`` and
+    trains on the rest, so validation never overlaps test.
+    """
+    folds = fold_actors(k)
+    splits = []
+    for i, test_actors in enumerate(folds):
+        validation_actors = folds[(i + 1) % k]
+        train_actors = tuple(a for f in folds if f not in (test_actors, validation_actors) for a in f)
+        splits.append(_by_actors(metadata, (train_actors, validation_actors, test_actors)))
+    return splits
+
+
+def make_split(
+    metadata: pd.DataFrame, protocol: str, seed: int = 0, fold: int | None = None
+) -> dict[str, pd.DataFrame]:
+    """Split the metadata by one of the protocols.
+
+    Parameters
+    ----------
+    metadata : pandas.DataFrame
+        From :func:`ravdess_tf.load_metadata`.
+    protocol : {"paper", "actor", "actor_cv"}
+        See the module docstring.
+    seed : int
+        Random seed of the ``paper`` split (the actor protocols are fixed).
+    fold : int or None
+        Required for ``actor_cv`` (0-5), not allowed otherwise.
+
+    Returns
+    -------
+    dict
+        ``{"train": df, "validation": df, "test": df}``, row subsets of ``metadata``
+        that keep its index.
+    """
+    if protocol not in PROTOCOLS:
+        raise ParameterError(f"protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
+    if "actor" not in metadata or "emotion_id" not in metadata:
+        raise ParameterError("metadata must have 'actor' and 'emotion_id' columns; use load_metadata()")
+    if protocol == "actor_cv":
+        if not isinstance(fold, int) or not 0 <= fold < NUM_FOLDS:
+            raise ParameterError(
+                f"protocol 'actor_cv' needs fold in 0..{NUM_FOLDS - 1}, got {fold!r}")
+        return actor_folds(metadata)[fold]
+    if fold is not None:
+        raise ParameterError(f"fold is only used with protocol 'actor_cv', not {protocol!r}; got fold={fold!r}")
+    if protocol == "paper":
+        return paper_split(metadata, seed=seed)
+    return _by_actors(metadata, ACTOR_SPLIT)

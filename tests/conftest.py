@@ -1,0 +1,71 @@
+"""Shared fixtures: synthetic RAVDESS-named audio and the real data when present."""
+
+import itertools
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from ravdess_tf.data import SPEECH_FOLDER
+
+
+def ravdess_names(actors=range(1, 25)):
+    """Every speech clip name of the given actors (60 per actor), without suffix."""
+    names = []
+    for actor, emotion, intensity, statement, repetition in itertools.product(
+            actors, range(1, 9), (1, 2), (1, 2), (1, 2)):
+        if emotion == 1 and intensity == 2:
+            continue  # neutral has no strong intensity
+        names.append(f"03-01-{emotion:02d}-{intensity:02d}-{statement:02d}-{repetition:02d}-{actor:02d}")
+    return names
+
+
+def write_tone(path, seconds, rate=48_000, channels=1, seed=0):
+    """A short harmonic tone with noise, as 16-bit WAV/FLAC, at ``rate`` Hz."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * rate)) / rate
+    pitch = 120 + 20 * (seed % 7)
+    mono = sum(0.2 / k * np.sin(2 * np.pi * k * pitch * t) for k in range(1, 6))
+    mono = mono + 0.01 * rng.standard_normal(len(t))
+    audio = np.stack([mono] * channels, axis=1) if channels > 1 else mono
+    soundfile.write(path, audio.astype(np.float32), rate, subtype="PCM_16")
+    return Path(path)
+
+
+@pytest.fixture(scope="session")
+def synthetic_root(tmp_path_factory):
+    """A small RAVDESS-style tree: actors 1, 2 (2 emotions each), 48 kHz WAV,
+    some stereo, lengths from 2.5 s to 4 s."""
+    root = tmp_path_factory.mktemp("ravdess")
+    for index, name in enumerate(n for n in ravdess_names((1, 2)) if n.split("-")[2] in ("01", "05")):
+        actor_dir = root / SPEECH_FOLDER / f"Actor_{name[-2:]}"
+        actor_dir.mkdir(parents=True, exist_ok=True)
+        write_tone(actor_dir / f"{name}.wav", seconds=2.5 + 0.25 * (index % 7),
+                   channels=2 if index % 5 == 0 else 1, seed=index)
+    return root
+
+
+@pytest.fixture(scope="session")
+def full_names_root(tmp_path_factory):
+    """A flat folder with all 1440 speech names as empty files (metadata only)."""
+    root = tmp_path_factory.mktemp("names")
+    for name in ravdess_names():
+        (root / f"{name}.wav").touch()
+    return root
+
+
+def real_root():
+    root = os.environ.get("RAVDESS_ROOT")
+    return Path(root) if root and Path(root).is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def real_metadata():
+    root = real_root()
+    if root is None:
+        pytest.skip("set RAVDESS_ROOT to the real RAVDESS data to run this test")
+    from ravdess_tf import load_metadata
+
+    return load_metadata(root)

@@ -1,0 +1,73 @@
+import numpy as np
+import pytest
+
+from ravdess_tf.exceptions import ParameterError
+from ravdess_tf.pipeline import (ArrayBatches, AugmentConfig, Normalizer, augment_batch, fit_normalizer,
+                                 make_dataset)
+
+
+@pytest.fixture
+def arrays():
+    rng = np.random.default_rng(0)
+    features = (rng.normal(-40, 10, (10, 16, 30)) + np.arange(16)[None, :, None]).astype(np.float32)
+    labels = np.arange(10) % 8
+    return features, labels
+
+
+def test_normalizer_uses_training_statistics(arrays):
+    features, _ = arrays
+    normalizer = fit_normalizer(features)
+    standardised = normalizer(features)
+    assert np.allclose(standardised.mean(axis=(0, 2)), 0, atol=1e-4)
+    assert np.allclose(standardised.std(axis=(0, 2)), 1, atol=1e-3)
+    assert Normalizer.from_dict(normalizer.to_dict()).mean.shape == (16, 1)
+    shifted = normalizer(features + 5)
+    assert shifted.mean() > 0.3  # other data is not re-centred on itself
+
+
+def test_augment_batch_changes_copy_and_is_seeded(arrays):
+    features, _ = arrays
+    batch = fit_normalizer(features)(features)
+    first = augment_batch(batch, np.random.default_rng(1))
+    assert first.shape == batch.shape and not np.array_equal(first, batch)
+    assert np.array_equal(first, augment_batch(batch, np.random.default_rng(1)))
+    assert np.array_equal(batch, fit_normalizer(features)(features))  # input untouched
+    masked = augment_batch(batch, np.random.default_rng(2),
+                           AugmentConfig(freq_masks=1, freq_mask_width=16, time_masks=0, max_shift=0,
+                                         noise_std=0))
+    assert (masked == 0).any()
+
+
+def test_make_dataset_batches(arrays):
+    features, labels = arrays
+    dataset = make_dataset(features, labels, batch_size=4, shuffle=True, augment=True, seed=0)
+    batches = list(dataset.as_numpy_iterator())
+    assert [x.shape for x, _ in batches] == [(4, 16, 30, 1), (4, 16, 30, 1), (2, 16, 30, 1)]
+    assert batches[0][0].dtype == np.float32 and batches[0][1].dtype == np.int32
+    assert sorted(np.concatenate([y for _, y in batches]).tolist()) == sorted(labels.tolist())
+
+
+def test_array_batches_match_dataset_without_augmentation(arrays):
+    features, labels = arrays
+    normalizer = fit_normalizer(features)
+    tf_batches = list(make_dataset(features, labels, batch_size=4, normalizer=normalizer).as_numpy_iterator())
+    py_batches = ArrayBatches(features, labels, batch_size=4, normalizer=normalizer)
+    assert len(py_batches) == len(tf_batches) == 3
+    for (x_tf, y_tf), index in zip(tf_batches, range(3)):
+        x_py, y_py = py_batches[index]
+        assert np.allclose(x_tf, x_py) and np.array_equal(y_tf, y_py)
+    shuffled = ArrayBatches(features, labels, batch_size=10, shuffle=True, augment=True, seed=0)
+    x, y = shuffled[0]
+    assert x.shape == (10, 16, 30, 1) and sorted(y.tolist()) == sorted(labels.tolist())
+
+
+@pytest.mark.parametrize("features, labels, batch_size, message", [
+    (np.zeros((4, 16)), np.zeros(4), 2, "shape \\(clips, n_features, frames\\)"),
+    (np.zeros((4, 16, 30)), np.zeros(3), 2, "labels must have shape \\(4,\\)"),
+    (np.zeros((4, 16, 30)), np.zeros(4), 0, "batch_size must be a positive integer"),
+])
+def test_bad_inputs(features, labels, batch_size, message):
+    with pytest.raises(ParameterError, match=message):
+        make_dataset(features, labels, batch_size=batch_size)
+    with pytest.raises(ParameterError, match=message):
+        ArrayBatches(features, labels, batch_size=batch_size)

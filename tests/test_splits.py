@@ -1,0 +1,74 @@
+import pandas as pd
+import pytest
+
+import ravdess_tf
+from ravdess_tf import splits
+from ravdess_tf.exceptions import ParameterError
+
+
+@pytest.fixture(scope="module")
+def metadata(full_names_root):
+    return ravdess_tf.load_metadata(full_names_root)
+
+
+def _actors(part):
+    return set(part["actor"])
+
+
+def test_paper_split_sizes_and_stratification(metadata):
+    split = ravdess_tf.make_split(metadata, "paper", seed=0)
+    assert [len(split[name]) for name in splits.SPLIT_NAMES] == [960, 240, 240]
+    joined = pd.concat(split.values())
+    assert joined.index.is_unique and len(joined) == 1440
+    for name, part in split.items():
+        share = part["emotion"].value_counts(normalize=True)
+        assert share["neutral"] == pytest.approx(96 / 1440, abs=0.01), name
+        assert share.drop("neutral").sub(192 / 1440).abs().max() < 0.01, name
+    # every actor is seen in training: this split does not test new speakers
+    assert _actors(split["test"]) <= _actors(split["train"])
+
+
+def test_paper_split_seeded(metadata):
+    first = ravdess_tf.make_split(metadata, "paper", seed=0)["test"].index
+    assert first.equals(ravdess_tf.make_split(metadata, "paper", seed=0)["test"].index)
+    assert not first.equals(ravdess_tf.make_split(metadata, "paper", seed=1)["test"].index)
+
+
+def test_actor_split(metadata):
+    split = ravdess_tf.make_split(metadata, "actor")
+    assert [len(split[name]) for name in splits.SPLIT_NAMES] == [960, 240, 240]
+    assert _actors(split["train"]) == set(range(1, 17))
+    assert _actors(split["validation"]) == set(range(17, 21))
+    assert _actors(split["test"]) == set(range(21, 25))
+
+
+@pytest.mark.parametrize("fold", range(6))
+def test_actor_cv_folds_disjoint(metadata, fold):
+    split = ravdess_tf.make_split(metadata, "actor_cv", fold=fold)
+    train, validation, test = (_actors(split[name]) for name in splits.SPLIT_NAMES)
+    assert test == set(range(4 * fold + 1, 4 * fold + 5))
+    assert not (train & validation or train & test or validation & test)
+    assert len(train) == 16 and len(validation) == len(test) == 4
+    assert [len(split[name]) for name in splits.SPLIT_NAMES] == [960, 240, 240]
+
+
+def test_actor_folds_cover_every_actor_once_as_test(metadata):
+    tests = [_actors(split["test"]) for split in splits.actor_folds(metadata)]
+    assert sorted(a for actors in tests for a in actors) == list(range(1, 25))
+    assert [len(f) for f in splits.fold_actors(4)] == [6] * 4
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"protocol": "random"}, "protocol must be one of paper, actor, actor_cv"),
+    ({"protocol": "actor_cv"}, "needs fold in 0..5"),
+    ({"protocol": "actor_cv", "fold": 6}, "needs fold in 0..5"),
+    ({"protocol": "paper", "fold": 1}, "fold is only used with protocol 'actor_cv'"),
+])
+def test_make_split_errors(metadata, kwargs, message):
+    with pytest.raises(ParameterError, match=message):
+        ravdess_tf.make_split(metadata, **kwargs)
+
+
+def test_fold_actors_rejects_bad_k():
+    with pytest.raises(ParameterError, match="divides 24"):
+        splits.fold_actors(5)
