@@ -49,6 +49,90 @@ def cmd_features(args):
           f"cached in {report.cache_path}")
 
 
+def cmd_train(args):
+    from .splits import make_split
+    from .study import run_name
+    from .training import preset_config, train
+
+    overrides = {"seed": args.seed}
+    if args.epochs is not None:
+        overrides["epochs"] = args.epochs
+    if args.precision is not None:
+        overrides["precision"] = args.precision
+    config = preset_config(args.preset, args.model, **overrides)
+    metadata = resolve_metadata(args.data_dir)
+    split = make_split(metadata, args.protocol, seed=args.seed, fold=args.fold)
+    run_dir = args.run_dir or Path("runs") / args.preset / run_name(args.model, args.protocol, args.fold)
+    result = train(args.model, split, config, run_dir=run_dir, cache_dir=args.cache_dir,
+                   overwrite=args.overwrite, verbose=args.verbose,
+                   description={"protocol": args.protocol, "fold": "test" if args.fold is None else args.fold,
+                                "preset": args.preset})
+    print(f"{args.model}, {args.protocol} protocol: test accuracy {result['test']['accuracy']:.3f}, "
+          f"macro-F1 {result['test']['f1_macro']:.3f} (best epoch {result['best_epoch']} of {result['epochs']}, "
+          f"{result['train_seconds']:.0f} s). Run folder: {run_dir}")
+
+
+def cmd_evaluate(args):
+    import pandas as pd
+
+    from .evaluation import breakdown, compute_metrics, per_class_report, to_markdown
+    from .plots import plot_confusion, plot_history, save_figure
+
+    run_dir = args.run_dir
+    predictions_path = run_dir / f"predictions_{args.split}.csv"
+    if not predictions_path.is_file():
+        raise ParameterError(f"{str(run_dir)!r} has no {predictions_path.name}: is it a finished training run?")
+    predictions = pd.read_csv(predictions_path)
+    y_true, y_pred = predictions["emotion_id"], predictions["predicted_id"]
+    metrics = compute_metrics(y_true, y_pred)
+    print(f"{run_dir} ({args.split}, {len(predictions)} clips)")
+    print(to_markdown(pd.DataFrame([metrics])))
+    print()
+    print(to_markdown(per_class_report(y_true, y_pred).reset_index(names="emotion")))
+    for by in ("intensity", "gender", "actor"):
+        print()
+        print(to_markdown(breakdown(predictions, by)[[by, "clips", "accuracy", "f1_macro"]]))
+    figures = run_dir / "figures"
+    for normalize in (False, True):
+        name = f"confusion_{args.split}_{'normalised' if normalize else 'counts'}.png"
+        save_figure(plot_confusion(y_true, y_pred, normalize=normalize), figures / name)
+    if (run_dir / "history.csv").is_file():
+        save_figure(plot_history(pd.read_csv(run_dir / "history.csv")), figures / "history.png")
+    print(f"\nFigures written to {figures}")
+
+
+def cmd_study(args):
+    from .study import run_study, write_results
+
+    metadata = resolve_metadata(args.data_dir)
+    run_study(metadata, preset=args.preset, models=args.models, protocols=args.protocols, folds=args.folds,
+              runs_dir=args.runs_dir, cache_dir=args.cache_dir, seed=args.seed, verbose=args.verbose)
+    results_dir = args.results_dir or Path("results") / args.preset
+    figures_dir = args.figures_dir or Path("figures") / args.preset
+    command = "ravdess-tf " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["study"] else ""
+    written = write_results(args.runs_dir, args.preset, results_dir, figures_dir, command=command)
+    print(f"Tables: {results_dir}/ (metrics.csv, comparison.csv, README.md)")
+    print(f"Figures: {figures_dir}/ ({sum(1 for p in written.values() if str(p).endswith('.png'))} PNG files)")
+
+
+def cmd_predict(args):
+    import json
+
+    from .inference import load_pretrained, load_run
+
+    missing = [str(p) for p in args.paths if not p.is_file()]
+    if missing:
+        raise FileNotFoundError(f"No such audio file: {', '.join(missing)}")
+    predictor = load_run(args.model) if args.model else load_pretrained()
+    table = predictor.predict(args.paths)
+    if args.json:
+        print(json.dumps(table.to_dict(orient="records"), indent=2))
+        return
+    for row in table.itertuples(index=False):
+        probabilities = ", ".join(f"{e} {getattr(row, e):.2f}" for e in table.columns[2:])
+        print(f"{row.path}: {row.emotion}  ({probabilities})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ravdess-tf",
@@ -67,10 +151,69 @@ def build_parser() -> argparse.ArgumentParser:
     features.add_argument("--cache-dir", type=Path, default=None,
                           help="where cached features go; default: $RAVDESS_TF_CACHE, else ./data/cache")
     features.set_defaults(run=cmd_features)
+
+    from .models import MODEL_NAMES
+    from .splits import PROTOCOLS
+    from .training import PRECISIONS, PRESETS
+
+    preset_help = "; ".join(f"{name}: {recipe['description']}" for name, recipe in PRESETS.items())
+
+    train = commands.add_parser("train", help="train one model on one split and evaluate it")
+    train.add_argument("--model", required=True, choices=MODEL_NAMES, help="architecture to train")
+    train.add_argument("--protocol", required=True, choices=PROTOCOLS,
+                       help="paper: the study's random split; actor: actors 1-16/17-20/21-24; "
+                            "actor_cv: one fold (--fold) of 6-fold actor cross-validation")
+    train.add_argument("--fold", type=int, default=None, help="fold 0-5, with --protocol actor_cv")
+    train.add_argument("--preset", choices=tuple(PRESETS), default="quick", help=preset_help)
+    train.add_argument("--epochs", type=int, default=None, help="override the preset's most epochs")
+    train.add_argument("--precision", choices=PRECISIONS, default=None, help="Keras dtype policy")
+    train.add_argument("--seed", type=int, default=0, help="random seed (split of 'paper', weights, batches)")
+    train.add_argument("--run-dir", type=Path, default=None,
+                       help="run folder; default runs/PRESET/MODEL-PROTOCOL[-foldK]. An unfinished run "
+                            "there is resumed")
+    train.add_argument("--overwrite", action="store_true", help="replace a finished run in the run folder")
+    train.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1, help="Keras progress output")
+    _data_dir_argument(train)
+    train.add_argument("--cache-dir", type=Path, default=None, help="feature cache folder")
+    train.set_defaults(run=cmd_train)
+
+    evaluate = commands.add_parser("evaluate", help="metrics, breakdowns and figures of a finished run")
+    evaluate.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a folder written by `train`")
+    evaluate.add_argument("--split", choices=("test", "validation"), default="test")
+    evaluate.set_defaults(run=cmd_evaluate)
+
+    study = commands.add_parser(
+        "study", help="train every model x protocol (resumable), then write tables and figures")
+    study.add_argument("--preset", choices=tuple(PRESETS), default="quick", help=preset_help)
+    study.add_argument("--models", nargs="+", choices=MODEL_NAMES, default=list(MODEL_NAMES), metavar="MODEL",
+                       help=f"models to run (default: all of {', '.join(MODEL_NAMES)})")
+    study.add_argument("--protocols", nargs="+", choices=PROTOCOLS, default=["paper", "actor"],
+                       metavar="PROTOCOL", help="protocols to run (default: paper actor)")
+    study.add_argument("--folds", nargs="+", type=int, default=None, metavar="K",
+                       help="folds of actor_cv to run (default: all 6)")
+    study.add_argument("--seed", type=int, default=0)
+    study.add_argument("--runs-dir", type=Path, default=Path("runs"), help="where run folders go (default runs/)")
+    study.add_argument("--results-dir", type=Path, default=None, help="tables; default results/PRESET")
+    study.add_argument("--figures-dir", type=Path, default=None, help="figures; default figures/PRESET")
+    study.add_argument("--verbose", type=int, choices=(0, 1, 2), default=2, help="Keras progress output")
+    _data_dir_argument(study)
+    study.add_argument("--cache-dir", type=Path, default=None, help="feature cache folder")
+    study.set_defaults(run=cmd_study)
+
+    predict = commands.add_parser("predict", help="the emotion of audio files (WAV, FLAC, OGG; any rate)")
+    predict.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="audio files")
+    predict.add_argument("--model", type=Path, default=None, metavar="RUN_DIR",
+                         help="a run folder from `train`; default: the bundled model")
+    predict.add_argument("--json", action="store_true", help="print JSON instead of text")
+    predict.set_defaults(run=cmd_predict)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    import os
+
+    # TensorFlow's C++ start-up notes (CUDA probing, oneDNN) are noise on a command line.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -29,6 +28,7 @@ import soundfile
 import soxr
 from threadpoolctl import threadpool_limits
 
+from .atomic import save_array
 from .exceptions import AudioError, ParameterError
 
 #: Bump when the extraction code changes its output, so old caches are not reused.
@@ -308,18 +308,6 @@ class FeatureReport(NamedTuple):
     cache_path: Path | None  #: the cache file read or written; None if not cached
 
 
-def _save_atomically(array: np.ndarray, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            np.save(stream, array)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def extract_features(
     metadata: pd.DataFrame,
     config: FeatureConfig | None = None,
@@ -417,7 +405,7 @@ def extract_features(
         warnings.warn(f"Skipped {len(skipped)} of {len(paths)} clips:\n{listing}", stacklevel=2)
         cache_path = None
     elif cache_path is not None:
-        _save_atomically(features, cache_path)
+        save_array(cache_path, features)
     if return_report:
         return FeatureReport(features, metadata[kept_mask], skipped, cache_path)
     return features

@@ -14,6 +14,7 @@ written once, in NumPy, and the tf.data path calls it on whole batches.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -186,43 +187,52 @@ def make_dataset(
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-def _py_dataset_base():
+@functools.cache
+def _array_batches_class():
+    """Define :class:`ArrayBatches` on first use: subclassing PyDataset imports
+    Keras (and its backend), which ``import ravdess_tf`` should not pay for."""
     import keras
 
-    return keras.utils.PyDataset
+    class ArrayBatches(keras.utils.PyDataset):
+        """The backend-neutral twin of :func:`make_dataset` (no TensorFlow needed).
+
+        Same arguments and the same batches: standardised, channel axis added,
+        shuffled and augmented in training. Use it with ``model.fit`` under any
+        Keras backend.
+        """
+
+        def __init__(self, features, labels, batch_size=32, shuffle=False, augment=False, seed=0,
+                     normalizer=None, **kwargs):
+            super().__init__(**kwargs)
+            features, labels = _check_inputs(features, labels, batch_size)
+            self.normalizer = normalizer or fit_normalizer(features)
+            self.x = self.normalizer(features)[..., None]
+            self.y = labels
+            self.batch_size = batch_size
+            self.shuffle = shuffle
+            self.augment = augment if isinstance(augment, AugmentConfig) else (AugmentConfig() if augment else None)
+            self.rng = np.random.default_rng(seed)
+            self.order = self.rng.permutation(len(self.y)) if shuffle else np.arange(len(self.y))
+
+        def __len__(self):
+            return math.ceil(len(self.y) / self.batch_size)
+
+        def __getitem__(self, index):
+            rows = self.order[index * self.batch_size:(index + 1) * self.batch_size]
+            x = self.x[rows]
+            if self.augment is not None:
+                x = augment_batch(x, self.rng, self.augment)
+            return x, self.y[rows]
+
+        def on_epoch_end(self):
+            if self.shuffle:
+                self.order = self.rng.permutation(len(self.y))
+
+    ArrayBatches.__module__ = __name__
+    return ArrayBatches
 
 
-class ArrayBatches(_py_dataset_base()):
-    """The backend-neutral twin of :func:`make_dataset` (no TensorFlow needed).
-
-    Same arguments and the same batches: standardised, channel axis added,
-    shuffled and augmented in training. Use it with ``model.fit`` under any
-    Keras backend.
-    """
-
-    def __init__(self, features, labels, batch_size=32, shuffle=False, augment=False, seed=0,
-                 normalizer=None, **kwargs):
-        super().__init__(**kwargs)
-        features, labels = _check_inputs(features, labels, batch_size)
-        self.normalizer = normalizer or fit_normalizer(features)
-        self.x = self.normalizer(features)[..., None]
-        self.y = labels
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.augment = augment if isinstance(augment, AugmentConfig) else (AugmentConfig() if augment else None)
-        self.rng = np.random.default_rng(seed)
-        self.order = self.rng.permutation(len(self.y)) if shuffle else np.arange(len(self.y))
-
-    def __len__(self):
-        return math.ceil(len(self.y) / self.batch_size)
-
-    def __getitem__(self, index):
-        rows = self.order[index * self.batch_size:(index + 1) * self.batch_size]
-        x = self.x[rows]
-        if self.augment is not None:
-            x = augment_batch(x, self.rng, self.augment)
-        return x, self.y[rows]
-
-    def on_epoch_end(self):
-        if self.shuffle:
-            self.order = self.rng.permutation(len(self.y))
+def __getattr__(name):
+    if name == "ArrayBatches":
+        return _array_batches_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,123 @@
+"""Metrics, breakdowns and tables, computed with scikit-learn.
+
+The study reports accuracy, precision, recall and F1 (Table 2) without saying
+how the per-class values were averaged; this module reports both macro
+(every emotion counts the same; neutral has half the clips of the others) and
+weighted averages, and breaks results down by intensity, gender and actor.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import (accuracy_score, classification_report, confusion_matrix,
+                             precision_recall_fscore_support)
+
+from .data import EMOTIONS
+from .exceptions import ParameterError
+
+#: Table 2 of Aryono et al. (2024): their random 960/240/240 split, fractions.
+PAPER_TABLE2 = pd.DataFrame(
+    [
+        ("alexnet", 0.784, 0.791, 0.780, 0.785),
+        ("resnet50", 0.836, 0.840, 0.832, 0.836),
+        ("inception_v3", 0.812, 0.817, 0.809, 0.813),
+        ("vgg16", 0.850, 0.855, 0.848, 0.851),
+        ("vgg19", 0.855, 0.859, 0.852, 0.856),
+        ("lstm", 0.798, 0.802, 0.795, 0.799),
+        ("transformer", 0.873, 0.877, 0.870, 0.874),
+    ],
+    columns=["model", "accuracy", "precision", "recall", "f1"],
+)
+
+METRIC_NAMES = ("accuracy", "precision_macro", "recall_macro", "f1_macro",
+                "precision_weighted", "recall_weighted", "f1_weighted")
+
+
+def _labels(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.shape != y_pred.shape or y_true.ndim != 1:
+        raise ParameterError(
+            f"y_true and y_pred must be 1-D label arrays of the same length, got shapes "
+            f"{y_true.shape} and {y_pred.shape}")
+    if len(y_true) == 0:
+        raise ParameterError("y_true is empty: there is nothing to evaluate")
+    return y_true, y_pred
+
+
+def compute_metrics(y_true, y_pred, num_classes: int = len(EMOTIONS)) -> dict[str, float]:
+    """Accuracy and macro / weighted precision, recall and F1, as fractions in 0..1.
+
+    Classes absent from both ``y_true`` and ``y_pred`` are still counted in the
+    macro average (as 0), so a model that never sees or predicts a class is
+    not rewarded for it; ``zero_division=0`` makes that explicit.
+    """
+    y_true, y_pred = _labels(y_true, y_pred)
+    labels = np.arange(num_classes)
+    metrics = {"accuracy": float(accuracy_score(y_true, y_pred))}
+    for average in ("macro", "weighted"):
+        precision, recall, f1, _ = precision_recall_fscore_support(
+            y_true, y_pred, labels=labels, average=average, zero_division=0)
+        metrics.update({f"precision_{average}": float(precision), f"recall_{average}": float(recall),
+                        f"f1_{average}": float(f1)})
+    return metrics
+
+
+def per_class_report(y_true, y_pred, class_names=EMOTIONS) -> pd.DataFrame:
+    """Precision, recall, F1 and support of every class (rows named by emotion)."""
+    y_true, y_pred = _labels(y_true, y_pred)
+    report = classification_report(y_true, y_pred, labels=np.arange(len(class_names)),
+                                   target_names=list(class_names), output_dict=True, zero_division=0)
+    return pd.DataFrame({name: report[name] for name in class_names}).T
+
+
+def confusion(y_true, y_pred, num_classes: int = len(EMOTIONS), normalize: bool = False) -> np.ndarray:
+    """Confusion matrix (rows: true class, columns: predicted); ``normalize`` divides each row by its total."""
+    y_true, y_pred = _labels(y_true, y_pred)
+    return confusion_matrix(y_true, y_pred, labels=np.arange(num_classes),
+                            normalize="true" if normalize else None)
+
+
+def breakdown(predictions: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Metrics per group of a predictions table (e.g. by ``intensity``, ``gender`` or ``actor``).
+
+    ``predictions`` needs the columns ``emotion_id`` (true), ``predicted_id``
+    and ``by``. Returns one row per group with ``clips`` and the metrics.
+    """
+    for column in ("emotion_id", "predicted_id", by):
+        if column not in predictions:
+            raise ParameterError(f"predictions has no column {column!r}; columns: {', '.join(predictions)}")
+    rows = []
+    for group, part in predictions.groupby(by, sort=True):
+        rows.append({by: group, "clips": len(part), **compute_metrics(part["emotion_id"], part["predicted_id"])})
+    return pd.DataFrame(rows)
+
+
+def comparison_with_paper(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Our mean test metrics per (model, protocol) beside the study's Table 2.
+
+    ``metrics`` has one row per (model, protocol, fold) with the columns of
+    ``results/*/metrics.csv``. Cross-validation folds are averaged and their
+    standard deviation reported.
+    """
+    columns = ["accuracy", "precision_macro", "recall_macro", "f1_macro"]
+    grouped = metrics.groupby(["model", "protocol"], sort=False)
+    table = grouped[columns].mean()
+    table["f1_macro_std"] = grouped["f1_macro"].std().fillna(0.0)
+    table["runs"] = grouped.size()
+    table = table.reset_index()
+    paper = PAPER_TABLE2.rename(columns={c: f"paper_{c}" for c in PAPER_TABLE2.columns if c != "model"})
+    return table.merge(paper, on="model", how="left")
+
+
+def to_markdown(table: pd.DataFrame, float_format: str = "{:.3f}") -> str:
+    """A Markdown table (pandas' own needs the optional ``tabulate`` package)."""
+    def cell(value):
+        if isinstance(value, (float, np.floating)):
+            return "" if np.isnan(value) else float_format.format(value)
+        return str(value)
+
+    lines = ["| " + " | ".join(map(str, table.columns)) + " |",
+             "|" + "|".join("---" for _ in table.columns) + "|"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in table.itertuples(index=False)]
+    return "\n".join(lines)

@@ -1,0 +1,77 @@
+"""Predict the emotion of audio files with a trained run or the bundled model."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .data import EMOTIONS
+from .exceptions import ParameterError
+from .features import FeatureConfig, SpectrogramExtractor
+from .pipeline import Normalizer
+
+#: The small model shipped inside the package (see ravdess_tf/pretrained/README.md).
+PRETRAINED_DIR = Path(__file__).parent / "pretrained"
+RUN_FILES = ("best.keras", "config.json", "normalizer.json")
+
+
+@dataclass
+class EmotionPredictor:
+    """A trained model with the feature configuration and statistics it was trained with."""
+
+    model: object
+    feature_config: FeatureConfig
+    normalizer: Normalizer
+    source: Path
+
+    def predict_proba(self, paths) -> np.ndarray:
+        """Class probabilities, shape ``(files, 8)``, for audio files of any rate, length or channels."""
+        extractor = SpectrogramExtractor(self.feature_config)
+        features = np.stack([extractor.from_file(path) for path in paths])
+        return np.asarray(self.model.predict(self.normalizer(features)[..., None], verbose=0), dtype=np.float64)
+
+    def predict(self, paths) -> pd.DataFrame:
+        """One row per file: ``path``, ``emotion`` (the most likely) and one probability column per emotion."""
+        paths = [str(p) for p in paths]
+        if not paths:
+            raise ParameterError("no audio files given to predict")
+        probabilities = self.predict_proba(paths)
+        table = pd.DataFrame({"path": paths, "emotion": [EMOTIONS[i] for i in probabilities.argmax(axis=1)]})
+        for index, emotion in enumerate(EMOTIONS):
+            table[emotion] = probabilities[:, index]
+        return table
+
+
+def load_run(run_dir: str | os.PathLike) -> EmotionPredictor:
+    """The selected model of a training run folder (or of the bundled model's folder)."""
+    import keras
+
+    from . import models  # noqa: F401  registers the custom layers with Keras
+
+    run_dir = Path(run_dir)
+    missing = [name for name in RUN_FILES if not (run_dir / name).is_file()]
+    if missing:
+        raise ParameterError(
+            f"{str(run_dir)!r} is not a finished training run: {', '.join(missing)} missing. "
+            "Pass the folder that `ravdess-tf train` wrote.")
+    config = json.loads((run_dir / "config.json").read_text())
+    return EmotionPredictor(
+        model=keras.models.load_model(run_dir / "best.keras"),
+        feature_config=FeatureConfig(**config["feature_config"]),
+        normalizer=Normalizer.from_dict(json.loads((run_dir / "normalizer.json").read_text())),
+        source=run_dir,
+    )
+
+
+def load_pretrained() -> EmotionPredictor:
+    """The small log-mel model bundled with the package, trained on all 24 actors."""
+    if not (PRETRAINED_DIR / "best.keras").is_file():
+        raise ParameterError(
+            f"The bundled model is missing from {PRETRAINED_DIR}; reinstall ravdess-tf, or pass "
+            "--model RUN_DIR with a model you trained.")
+    return load_run(PRETRAINED_DIR)

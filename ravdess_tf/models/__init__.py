@@ -1,0 +1,66 @@
+"""The study's seven architectures, one builder each, one registry.
+
+Every builder has the signature ``build_<name>(input_shape, num_classes, **options)``
+and returns a Functional ``keras.Model`` whose last layer, ``predictions``, is a
+softmax. Keras is imported only when a model is built.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+
+from ..exceptions import ParameterError
+
+#: The study's architectures, in its order (section 2.4), and the module of each builder.
+_BUILDER_MODULES = {
+    "alexnet": "alexnet",
+    "resnet50": "applications",
+    "inception_v3": "applications",
+    "vgg16": "applications",
+    "vgg19": "applications",
+    "lstm": "lstm",
+    "transformer": "transformer",
+}
+MODEL_NAMES = tuple(_BUILDER_MODULES)
+
+
+def get_builder(name: str):
+    """The ``build_<name>`` function of a registered model."""
+    if name not in _BUILDER_MODULES:
+        raise ParameterError(f"Unknown model {name!r}; valid names: {', '.join(MODEL_NAMES)}")
+    module = importlib.import_module(f"{__name__}.{_BUILDER_MODULES[name]}")
+    return getattr(module, f"build_{name}")
+
+
+def model_options(name: str) -> tuple[str, ...]:
+    """The keyword options ``build_model(name, ...)`` accepts."""
+    parameters = inspect.signature(get_builder(name)).parameters.values()
+    return tuple(p.name for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY)
+
+
+def build_model(name: str, input_shape, num_classes: int = 8, **options):
+    """Build one of :data:`MODEL_NAMES`.
+
+    Parameters
+    ----------
+    name : str
+        One of ``alexnet, resnet50, inception_v3, vgg16, vgg19, lstm, transformer``.
+    input_shape : tuple
+        ``(bands, frames, channels)``, e.g. ``(128, 188, 1)`` for the default log-mel features.
+    num_classes : int
+        8 for RAVDESS.
+    **options
+        The builder's size and regularisation options (see each ``build_<name>``).
+
+    Returns
+    -------
+    keras.Model
+    """
+    builder = get_builder(name)
+    unknown = sorted(set(options) - set(model_options(name)))
+    if unknown:
+        raise ParameterError(
+            f"{name} has no option {', '.join(map(repr, unknown))}; its options are: "
+            f"{', '.join(model_options(name))}")
+    return builder(input_shape, num_classes, **options)

@@ -1,0 +1,103 @@
+"""Figures: confusion matrices, training curves, per-class F1, model comparison.
+
+Every function draws on a Matplotlib ``Axes`` (a new figure when ``ax`` is
+None) and returns the figure; :func:`save_figure` writes it atomically.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use(os.environ.get("MPLBACKEND", "Agg"))  # no screen needed; notebooks set their own
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from .atomic import atomic_path  # noqa: E402
+from .data import EMOTIONS  # noqa: E402
+from .evaluation import PAPER_TABLE2, confusion  # noqa: E402
+
+
+def _axes(ax, size):
+    if ax is None:
+        figure, ax = plt.subplots(figsize=size)
+        return figure, ax
+    return ax.figure, ax
+
+
+def save_figure(figure, path: str | os.PathLike, dpi: int = 120) -> Path:
+    """Save a figure as PNG atomically and close it."""
+    path = Path(path)
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, dpi=dpi, bbox_inches="tight")
+    plt.close(figure)
+    return path
+
+
+def plot_confusion(y_true, y_pred, normalize: bool = False, title: str = "", ax=None):
+    """Confusion matrix heat map: counts, or each row as fractions of its true class."""
+    figure, ax = _axes(ax, (6, 5))
+    matrix = confusion(y_true, y_pred, normalize=normalize)
+    sns.heatmap(matrix, annot=True, fmt=".2f" if normalize else "d", cmap="Blues", cbar=False,
+                xticklabels=EMOTIONS, yticklabels=EMOTIONS, vmin=0, vmax=1 if normalize else None,
+                ax=ax, annot_kws={"size": 8})
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title or ("confusion (row-normalised)" if normalize else "confusion (counts)"))
+    return figure
+
+
+def plot_history(history: pd.DataFrame, title: str = "", ax=None):
+    """Training loss and validation loss and macro-F1 by epoch (from ``history.csv``)."""
+    figure, ax = _axes(ax, (7, 4))
+    epochs = np.arange(1, len(history) + 1)
+    ax.plot(epochs, history["loss"], label="training loss")
+    if "val_loss" in history:
+        ax.plot(epochs, history["val_loss"], label="validation loss")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    if "val_macro_f1" in history:
+        right = ax.twinx()
+        right.plot(epochs, history["val_macro_f1"], color="tab:green", label="validation macro-F1")
+        right.set_ylabel("macro-F1")
+        right.set_ylim(0, 1)
+        right.legend(loc="upper right")
+    ax.legend(loc="upper left")
+    ax.set_title(title or "training curves")
+    return figure
+
+
+def plot_per_class_f1(report: pd.DataFrame, title: str = "", ax=None):
+    """Bars of per-class F1 from :func:`ravdess_tf.evaluation.per_class_report`.
+
+    ``report`` may also be a table with one column per model (rows: emotions).
+    """
+    figure, ax = _axes(ax, (8, 4))
+    table = report[["f1-score"]].rename(columns={"f1-score": "F1"}) if "f1-score" in report else report
+    table.plot.bar(ax=ax, rot=30, width=0.8)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("F1")
+    ax.set_title(title or "F1 per emotion")
+    return figure
+
+
+def plot_comparison(comparison: pd.DataFrame, metric: str = "f1_macro", ax=None):
+    """Test macro-F1 per model and protocol, beside the study's reported F1 (Table 2)."""
+    figure, ax = _axes(ax, (9, 4.5))
+    table = comparison.pivot_table(index="model", columns="protocol", values=metric, sort=False)
+    table["paper (reported)"] = PAPER_TABLE2.set_index("model")["f1"].reindex(table.index)
+    errors = None
+    if f"{metric}_std" in comparison:
+        errors = comparison.pivot_table(index="model", columns="protocol", values=f"{metric}_std", sort=False)
+        errors["paper (reported)"] = 0.0
+        errors = errors.reindex(columns=table.columns)
+    table.plot.bar(ax=ax, rot=30, width=0.8, yerr=errors, capsize=2)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel(metric.replace("_", " "))
+    ax.set_title("test macro-F1 by protocol, and the study's reported F1")
+    ax.legend(fontsize=8)
+    return figure

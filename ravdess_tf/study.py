@@ -1,0 +1,231 @@
+"""The study: every model x protocol (x fold), resumable, then tables and figures.
+
+Each (model, protocol, fold) is one run folder under ``runs_dir``; a run that
+has finished (``metrics.json``) is skipped, an unfinished one is resumed, so
+the study can be stopped and started again at any time and finish across
+several sessions. :func:`write_results` turns the finished runs into
+``metrics.csv``, a comparison with the study's Table 2, breakdowns and figures.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from .data import EMOTIONS
+from .evaluation import breakdown, comparison_with_paper, per_class_report, to_markdown
+from .exceptions import ParameterError
+from .models import MODEL_NAMES
+from .splits import NUM_FOLDS, PROTOCOLS, make_split
+from .atomic import write_csv, write_text
+from .training import PRESETS, preset_config, train
+
+METRICS_COLUMNS = ["model", "protocol", "fold", "accuracy", "precision_macro", "recall_macro", "f1_macro",
+                   "precision_weighted", "recall_weighted", "f1_weighted", "features", "backend", "device",
+                   "seed", "epochs", "best_epoch", "train_seconds", "parameters"]
+
+
+def run_name(model: str, protocol: str, fold: int | None) -> str:
+    return f"{model}-{protocol}" + (f"-fold{fold}" if fold is not None else "")
+
+
+def planned_runs(models, protocols, folds=None) -> list[tuple[str, str, int | None]]:
+    """(model, protocol, fold) of every run, protocols outermost so that each
+    protocol's table fills up model by model."""
+    for model in models:
+        if model not in MODEL_NAMES:
+            raise ParameterError(f"Unknown model {model!r}; valid names: {', '.join(MODEL_NAMES)}")
+    for protocol in protocols:
+        if protocol not in PROTOCOLS:
+            raise ParameterError(f"Unknown protocol {protocol!r}; protocols: {', '.join(PROTOCOLS)}")
+    folds = list(range(NUM_FOLDS)) if folds is None else list(folds)
+    runs = []
+    for protocol in protocols:
+        for model in models:
+            for fold in (folds if protocol == "actor_cv" else [None]):
+                runs.append((model, protocol, fold))
+    return runs
+
+
+def run_study(
+    metadata: pd.DataFrame,
+    preset: str = "quick",
+    models=MODEL_NAMES,
+    protocols=("paper", "actor"),
+    folds=None,
+    runs_dir="runs",
+    cache_dir=None,
+    seed: int = 0,
+    verbose: int = 2,
+) -> list[dict]:
+    """Train every (model, protocol, fold) not yet finished; return all finished runs' metrics."""
+    if preset not in PRESETS:
+        raise ParameterError(f"Unknown preset {preset!r}; presets: {', '.join(PRESETS)}")
+    runs = planned_runs(models, protocols, folds)
+    runs_dir = Path(runs_dir) / preset
+    results = []
+    for index, (model, protocol, fold) in enumerate(runs, start=1):
+        run_dir = runs_dir / run_name(model, protocol, fold)
+        label = f"[{index}/{len(runs)}] {run_name(model, protocol, fold)}"
+        if (run_dir / "metrics.json").is_file():
+            print(f"{label}: finished earlier, skipped", file=sys.stderr)
+            results.append(json.loads((run_dir / "metrics.json").read_text()))
+            continue
+        resumed = " (resuming)" if (run_dir / "backup").exists() else ""
+        print(f"{label}: training{resumed}", file=sys.stderr, flush=True)
+        start = time.perf_counter()
+        split = make_split(metadata, protocol, seed=seed, fold=fold)
+        result = train(model, split, preset_config(preset, model, seed=seed), run_dir=run_dir,
+                       cache_dir=cache_dir, verbose=verbose,
+                       description={"protocol": protocol, "fold": "test" if fold is None else fold,
+                                    "preset": preset})
+        print(f"{label}: test macro-F1 {result['test']['f1_macro']:.3f} "
+              f"({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
+        results.append(result)
+    return results
+
+
+def _metrics_row(result: dict, preset: str) -> dict:
+    features = PRESETS[preset]["features"]
+    feature_name = f"logmel{features.get('n_mels', 128)}"
+    return {"model": result["model"], "protocol": result["protocol"], "fold": result["fold"],
+            **{k: round(v, 4) for k, v in result["test"].items()}, "features": feature_name,
+            **{k: result[k] for k in ("backend", "device", "seed", "epochs", "best_epoch", "train_seconds",
+                                      "parameters")}}
+
+
+def collect_runs(runs_dir, preset: str) -> list[dict]:
+    """The metrics of every finished run of a preset."""
+    folder = Path(runs_dir) / preset
+    return [json.loads(path.read_text()) for path in sorted(folder.glob("*/metrics.json"))]
+
+
+def write_results(runs_dir, preset: str, results_dir, figures_dir, command: str = "") -> dict[str, Path]:
+    """Tables and figures from the finished runs of a preset. Returns what was written."""
+    from .plots import plot_comparison, plot_confusion, plot_history, plot_per_class_f1, save_figure
+
+    results = collect_runs(runs_dir, preset)
+    if not results:
+        raise ParameterError(f"No finished runs under {Path(runs_dir) / preset}; run the study first")
+    results_dir, figures_dir = Path(results_dir), Path(figures_dir)
+    order = {name: i for i, name in enumerate(MODEL_NAMES)}
+    protocol_order = {name: i for i, name in enumerate(PROTOCOLS)}
+    metrics = pd.DataFrame([_metrics_row(r, preset) for r in results], columns=METRICS_COLUMNS)
+    metrics = metrics.sort_values(
+        ["protocol", "model", "fold"], key=lambda c: c.map(protocol_order) if c.name == "protocol"
+        else c.map(order) if c.name == "model" else c.astype(str), ignore_index=True)
+    written = {"metrics": results_dir / "metrics.csv"}
+    write_csv(written["metrics"], metrics)
+    comparison = comparison_with_paper(metrics)
+    written["comparison"] = results_dir / "comparison.csv"
+    write_csv(written["comparison"], comparison)
+
+    # Per-run details from the saved test predictions.
+    breakdowns, per_class = [], {}
+    runs_folder = Path(runs_dir) / preset
+    predictions = {}
+    for result in results:
+        fold = result["fold"]
+        run_dir = runs_folder / run_name(result["model"], result["protocol"], None if fold == "test" else fold)
+        table = pd.read_csv(run_dir / "predictions_test.csv")
+        predictions.setdefault((result["model"], result["protocol"]), []).append(table)
+        for by in ("intensity", "gender"):
+            part = breakdown(table, by).rename(columns={by: "group"})
+            part.insert(0, "by", by)
+            part.insert(0, "fold", fold)
+            part.insert(0, "protocol", result["protocol"])
+            part.insert(0, "model", result["model"])
+            breakdowns.append(part)
+    written["breakdown"] = results_dir / "breakdown.csv"
+    write_csv(written["breakdown"], pd.concat(breakdowns, ignore_index=True))
+
+    for (model, protocol), tables in sorted(predictions.items(), key=lambda i: (order[i[0][0]], i[0][1])):
+        pooled = pd.concat(tables)  # cross-validation: every actor tested once
+        per_class[f"{model} ({protocol})"] = per_class_report(pooled["emotion_id"], pooled["predicted_id"])["f1-score"]
+        for normalize in (False, True):
+            suffix = "normalised" if normalize else "counts"
+            figure = plot_confusion(pooled["emotion_id"], pooled["predicted_id"], normalize=normalize,
+                                    title=f"{model}, {protocol} protocol, test ({suffix})")
+            written[f"confusion {model} {protocol} {suffix}"] = save_figure(
+                figure, figures_dir / f"confusion_{model}_{protocol}_{suffix}.png")
+    per_class_table = pd.DataFrame(per_class).reindex(EMOTIONS)
+    written["per_class_f1"] = results_dir / "per_class_f1.csv"
+    write_csv(written["per_class_f1"], per_class_table.reset_index(names="emotion"))
+    for protocol in metrics["protocol"].unique():
+        columns = [c for c in per_class_table if c.endswith(f"({protocol})")]
+        figure = plot_per_class_f1(per_class_table[columns].rename(columns=lambda c: c.split(" ")[0]),
+                                   title=f"test F1 per emotion, {protocol} protocol")
+        written[f"per_class_f1 {protocol}"] = save_figure(figure, figures_dir / f"per_class_f1_{protocol}.png")
+        for result in results:
+            if result["protocol"] == protocol and result["fold"] in ("test", 0):
+                fold = None if result["fold"] == "test" else 0
+                history = pd.read_csv(runs_folder / run_name(result["model"], protocol, fold) / "history.csv")
+                figure = plot_history(history, title=f"{result['model']}, {protocol} protocol")
+                written[f"history {result['model']} {protocol}"] = save_figure(
+                    figure, figures_dir / f"history_{result['model']}_{protocol}.png")
+    written["comparison_figure"] = save_figure(plot_comparison(comparison), figures_dir / "comparison.png")
+    written["readme"] = results_dir / "README.md"
+    _write_readme(written["readme"], preset, metrics, comparison, figures_dir, command)
+    return written
+
+
+PROTOCOL_NOTES = """\
+- `paper`: the study's random 960/240/240 split, stratified by emotion. All 24 actors are in
+  training, validation and test, so a model is tested on voices it was trained on (two clips of
+  actor 7 are even byte-identical). This is what the study's Table 2 measures.
+- `actor`: actors 1-16 train, 17-20 validate, 21-24 test. The test voices are new: this is how a
+  model would do on a speaker it has never heard.
+- `actor_cv`: six folds of four consecutive actors; each fold is tested once, validation is the
+  next fold, every choice is made on validation actors only. Mean and standard deviation over folds.
+
+Numbers from `paper` and from the actor-independent protocols are not comparable: a random split
+rewards memorising speakers (a classical SVM on log-mel statistics scores about 74 % on a random
+split and 46 % over actor folds on this data). The study's numbers come from a random split: set
+them beside the `paper` rows, and read the actor-independent rows for new speakers.
+"""
+
+
+def _write_readme(path: Path, preset: str, metrics, comparison, figures_dir: Path, command: str) -> None:
+    table = comparison[["model", "protocol", "runs", "accuracy", "precision_macro", "recall_macro", "f1_macro",
+                        "f1_macro_std", "paper_accuracy", "paper_precision", "paper_recall", "paper_f1"]]
+    first = metrics.iloc[0]
+    hours = metrics["train_seconds"].sum() / 3600
+    times = metrics.groupby("model", sort=False)["train_seconds"].sum().round().astype(int)
+    try:
+        figures = figures_dir.resolve().relative_to(path.parent.resolve(), walk_up=True)
+    except (TypeError, ValueError):  # walk_up needs Python 3.12
+        figures = figures_dir.resolve()
+    lines = [
+        f"# Results: preset `{preset}`",
+        "",
+        PRESETS[preset]["description"],
+        "",
+        f"Made by: `{command or 'ravdess-tf study --preset ' + preset}`",
+        f"Machine: {first['device']}, Keras backend `{first['backend']}`, Python {platform.python_version()}. "
+        f"Training time of the runs here: {hours:.2f} hours in all.",
+        "",
+        "Test metrics (fractions; macro averages over the 8 emotions), beside the study's Table 2 "
+        "(`paper_*`, its own random split; it does not say how it averaged):",
+        "",
+        to_markdown(table),
+        "",
+        "Per run: `metrics.csv`. Per emotion: `per_class_f1.csv`. By intensity and gender: `breakdown.csv`.",
+        "",
+        "Training seconds per model (all its runs): " + ", ".join(f"{m} {s}" for m, s in times.items()) + ".",
+        "",
+        "## Protocols",
+        "",
+        PROTOCOL_NOTES,
+        "## Figures",
+        "",
+        f"![comparison]({figures}/comparison.png)",
+        "",
+        f"Confusion matrices, per-class F1 and training curves are in `{figures}/`.",
+        "",
+    ]
+    write_text(path, "\n".join(lines))
