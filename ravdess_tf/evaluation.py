@@ -45,19 +45,20 @@ def _labels(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
     return y_true, y_pred
 
 
-def compute_metrics(y_true, y_pred, num_classes: int = len(EMOTIONS)) -> dict[str, float]:
+def compute_metrics(y_true, y_pred) -> dict[str, float]:
     """Accuracy and macro / weighted precision, recall and F1, as fractions in 0..1.
 
-    Classes absent from both ``y_true`` and ``y_pred`` are still counted in the
-    macro average (as 0), so a model that never sees or predicts a class is
-    not rewarded for it; ``zero_division=0`` makes that explicit.
+    Averages run over the classes present in ``y_true`` or ``y_pred``
+    (scikit-learn's default), so a subset without a class (strong intensity
+    has no neutral clips) is not marked down for it, while predicting a class
+    that is absent still counts as an error. A class never predicted has
+    precision 0 (``zero_division=0``).
     """
     y_true, y_pred = _labels(y_true, y_pred)
-    labels = np.arange(num_classes)
     metrics = {"accuracy": float(accuracy_score(y_true, y_pred))}
     for average in ("macro", "weighted"):
         precision, recall, f1, _ = precision_recall_fscore_support(
-            y_true, y_pred, labels=labels, average=average, zero_division=0)
+            y_true, y_pred, average=average, zero_division=0)
         metrics.update({f"precision_{average}": float(precision), f"recall_{average}": float(recall),
                         f"f1_{average}": float(f1)})
     return metrics

@@ -100,10 +100,10 @@ PRESETS = {
         "train": {"epochs": 6, "patience": 6, "learning_rate": 2e-3},
         "models": {
             "alexnet": {"width": 0.25, "dense_units": 1024},
-            "resnet50": {"stages": 2},
+            "resnet50": {"stages": 1},
             "inception_v3": {"stages": 1},
-            "vgg16": {"stages": 3},
-            "vgg19": {"stages": 3},
+            "vgg16": {"stages": 2},
+            "vgg19": {"stages": 2},
             "lstm": {"units": 48, "depth": 1},
             "transformer": {"width": 64, "depth": 2, "heads": 4},
         },
@@ -208,7 +208,8 @@ def _selection_callback():
         ModelCheckpoint(save_best_only) in one place and keeps its state in
         ``selection.json``, so a run resumed by BackupAndRestore remembers the
         best epoch so far (the stock callbacks start afresh and could overwrite
-        a better model from before the interruption).
+        a better model from before the interruption). Without validation clips
+        (``x_val=None``: a final model on all actors) it keeps the latest model.
         """
 
         def __init__(self, x_val, y_val, run_dir: Path, patience: int):
@@ -222,22 +223,28 @@ def _selection_callback():
         def on_train_begin(self, logs=None):
             if self.state_path.is_file():
                 self.state.update(json.loads(self.state_path.read_text()))
+            if self.state["best_f1"] is None:
+                self.state["best_f1"] = -1.0
 
         def on_epoch_begin(self, epoch, logs=None):
             self.epoch_start = time.perf_counter()
 
         def on_epoch_end(self, epoch, logs=None):
             logs = logs if logs is not None else {}
-            probabilities = self.model.predict(self.x_val, batch_size=64, verbose=0)
-            predicted = probabilities.argmax(axis=1)
-            true_probability = probabilities[np.arange(len(self.y_val)), self.y_val]
-            logs["val_loss"] = float(-np.log(np.clip(true_probability, 1e-7, 1.0)).mean())
-            logs["val_accuracy"] = float((predicted == self.y_val).mean())
-            logs["val_macro_f1"] = compute_metrics(self.y_val, predicted)["f1_macro"]
             logs["learning_rate"] = float(np.asarray(self.model.optimizer.learning_rate))
             self.state["train_seconds"] += time.perf_counter() - self.epoch_start
-            if logs["val_macro_f1"] > self.state["best_f1"]:
-                self.state.update(best_f1=logs["val_macro_f1"], best_epoch=epoch + 1, epochs_since_best=0)
+            if self.x_val is None:  # no validation clips: the latest model is the one kept
+                improved = True
+            else:
+                probabilities = self.model.predict(self.x_val, batch_size=64, verbose=0)
+                predicted = probabilities.argmax(axis=1)
+                true_probability = probabilities[np.arange(len(self.y_val)), self.y_val]
+                logs["val_loss"] = float(-np.log(np.clip(true_probability, 1e-7, 1.0)).mean())
+                logs["val_accuracy"] = float((predicted == self.y_val).mean())
+                logs["val_macro_f1"] = compute_metrics(self.y_val, predicted)["f1_macro"]
+                improved = logs["val_macro_f1"] > self.state["best_f1"]
+            if improved:
+                self.state.update(best_f1=logs.get("val_macro_f1"), best_epoch=epoch + 1, epochs_since_best=0)
                 with atomic_path(self.model_path) as temporary:
                     self.model.save(temporary)
             else:
@@ -288,6 +295,7 @@ def train(
     cache_dir: str | os.PathLike | None = None,
     overwrite: bool = False,
     description: dict | None = None,
+    callbacks: list | None = None,
     verbose: int = 1,
 ) -> dict:
     """Train one model on one split, select on validation, evaluate on test.
@@ -298,6 +306,8 @@ def train(
         One of :data:`ravdess_tf.MODEL_NAMES`.
     split : dict
         ``{"train": df, "validation": df, "test": df}`` from :func:`ravdess_tf.make_split`.
+        For a final model on all the data, validation and test may be empty:
+        then the model of the last epoch is kept and nothing is tested.
     config : TrainConfig or None
         ``None`` means ``TrainConfig()`` (the full-size model, default features).
     run_dir : path
@@ -309,6 +319,8 @@ def train(
         Start afresh even if ``run_dir`` holds a finished run.
     description : dict or None
         Extra facts stored in ``config.json`` (protocol, fold, preset).
+    callbacks : list or None
+        More Keras callbacks, run after the run's own.
     verbose : int
         Keras' verbosity: 0 silent, 1 progress bar, 2 one line per epoch.
 
@@ -322,9 +334,10 @@ def train(
     config = config or TrainConfig()
     if model_name not in MODEL_NAMES:
         raise ParameterError(f"Unknown model {model_name!r}; valid names: {', '.join(MODEL_NAMES)}")
-    missing = [name for name in SPLIT_NAMES if name not in split or len(split[name]) == 0]
-    if missing:
-        raise ParameterError(f"split needs non-empty parts train, validation and test; missing or empty: {missing}")
+    missing = [name for name in SPLIT_NAMES if name not in split]
+    if missing or len(split.get("train", ())) == 0:
+        raise ParameterError(
+            f"split needs the parts train (not empty), validation and test; missing: {missing or ['train']}")
     run_dir = Path(run_dir)
     if (run_dir / "metrics.json").exists():
         if not overwrite:
@@ -358,15 +371,17 @@ def train(
         steps_per_epoch = int(np.ceil(len(labels["train"]) / config.batch_size))
         model.compile(optimizer=_optimizer(config, steps_per_epoch), loss="sparse_categorical_crossentropy",
                       metrics=["accuracy"])
-        x_val = normalizer(features["validation"])[..., None]
-        callbacks = [
+        x_val = normalizer(features["validation"])[..., None] if len(labels["validation"]) else None
+        all_callbacks = [
             _selection_callback()(x_val, labels["validation"], run_dir, config.patience),
             keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
             keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
         ]
         if config.tensorboard:
-            callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
-        model.fit(train_batches, epochs=config.epochs, callbacks=callbacks, verbose=verbose,
+            all_callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
+        all_callbacks += callbacks or []
+        # shuffle=False: the pipeline shuffles (fit's own flag does nothing for these inputs)
+        model.fit(train_batches, epochs=config.epochs, callbacks=all_callbacks, verbose=verbose, shuffle=False,
                   class_weight=class_weights_for(labels["train"]) if config.class_weights else None)
     finally:
         keras.config.set_dtype_policy(previous_policy)
@@ -379,6 +394,8 @@ def train(
                "best_epoch": selection["best_epoch"], "train_seconds": round(selection["train_seconds"], 1),
                "parameters": int(best.count_params())}
     for name in ("validation", "test"):
+        if len(labels[name]) == 0:
+            continue
         probabilities = best.predict(normalizer(features[name])[..., None], batch_size=64, verbose=0)
         table = predictions_table(split[name], probabilities)
         write_csv(run_dir / f"predictions_{name}.csv", table)

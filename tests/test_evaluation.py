@@ -1,0 +1,81 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from ravdess_tf import evaluation
+from ravdess_tf.exceptions import ParameterError
+
+
+def test_compute_metrics_hand_computed():
+    # class 0: precision 1, recall 1/2, F1 2/3; class 1: precision 2/3, recall 1, F1 4/5
+    metrics = evaluation.compute_metrics([0, 0, 1, 1], [0, 1, 1, 1])
+    assert metrics["accuracy"] == pytest.approx(0.75)
+    assert metrics["precision_macro"] == pytest.approx((1 + 2 / 3) / 2)
+    assert metrics["recall_macro"] == pytest.approx((0.5 + 1) / 2)
+    assert metrics["f1_macro"] == pytest.approx((2 / 3 + 4 / 5) / 2)
+    assert metrics["f1_weighted"] == pytest.approx((2 / 3 + 4 / 5) / 2)  # equal supports
+
+
+def test_weighted_differs_from_macro_with_imbalance():
+    # three of class 0, one of class 1, all predicted 0
+    metrics = evaluation.compute_metrics([0, 0, 0, 1], [0, 0, 0, 0])
+    f1_class0 = 2 * 0.75 * 1 / 1.75
+    assert metrics["f1_macro"] == pytest.approx(f1_class0 / 2)
+    assert metrics["f1_weighted"] == pytest.approx(0.75 * f1_class0)
+    assert metrics["precision_macro"] == pytest.approx(0.75 / 2)  # class 1 never predicted: 0
+
+
+def test_absent_class_predicted_counts_against():
+    metrics = evaluation.compute_metrics([1, 1], [1, 0])
+    assert metrics["f1_macro"] == pytest.approx((0 + 2 / 3) / 2)
+
+
+def test_confusion_and_report():
+    y_true, y_pred = [0, 0, 1, 7], [0, 1, 1, 7]
+    counts = evaluation.confusion(y_true, y_pred)
+    assert counts.shape == (8, 8) and counts[0, 0] == 1 and counts[0, 1] == 1 and counts.sum() == 4
+    rows = evaluation.confusion(y_true, y_pred, normalize=True)
+    assert rows[0].tolist()[:2] == [0.5, 0.5]
+    report = evaluation.per_class_report(y_true, y_pred)
+    assert list(report.index)[:2] == ["neutral", "calm"]
+    assert report.loc["calm", "recall"] == 1.0 and report.loc["calm", "precision"] == 0.5
+
+
+def test_breakdown_by_group():
+    predictions = pd.DataFrame({"emotion_id": [0, 1, 1, 2], "predicted_id": [0, 1, 2, 2],
+                                "gender": ["male", "male", "female", "female"]})
+    table = evaluation.breakdown(predictions, "gender").set_index("gender")
+    assert table.loc["male", "accuracy"] == 1.0 and table.loc["female", "accuracy"] == 0.5
+    assert table["clips"].tolist() == [2, 2]
+    with pytest.raises(ParameterError, match="no column 'actor'"):
+        evaluation.breakdown(predictions, "actor")
+
+
+def test_bad_labels():
+    with pytest.raises(ParameterError, match="same length"):
+        evaluation.compute_metrics([0, 1], [0])
+    with pytest.raises(ParameterError, match="empty"):
+        evaluation.compute_metrics([], [])
+
+
+def test_paper_table_matches_reference():
+    from pathlib import Path
+
+    reference = Path(__file__).resolve().parents[2] / "shared" / "reference" / "table2.csv"
+    if not reference.is_file():
+        pytest.skip("../shared/reference/table2.csv is not here")
+    assert evaluation.PAPER_TABLE2.equals(pd.read_csv(reference))
+
+
+def test_comparison_with_paper_averages_folds():
+    metrics = pd.DataFrame({
+        "model": ["lstm"] * 3, "protocol": ["actor_cv"] * 2 + ["actor"], "fold": [0, 1, "test"],
+        "accuracy": [0.5, 0.7, 0.6], "precision_macro": [0.5, 0.7, 0.6], "recall_macro": [0.5, 0.7, 0.6],
+        "f1_macro": [0.4, 0.6, 0.5]})
+    table = evaluation.comparison_with_paper(metrics).set_index("protocol")
+    assert table.loc["actor_cv", "f1_macro"] == pytest.approx(0.5)
+    assert table.loc["actor_cv", "f1_macro_std"] == pytest.approx(np.std([0.4, 0.6], ddof=1))
+    assert table.loc["actor_cv", "runs"] == 2
+    assert table.loc["actor", "paper_f1"] == pytest.approx(0.799)
+    markdown = evaluation.to_markdown(table.reset_index())
+    assert markdown.splitlines()[0].startswith("| protocol | model |") and "0.500" in markdown

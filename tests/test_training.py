@@ -1,0 +1,108 @@
+import json
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+
+import ravdess_tf
+from ravdess_tf.exceptions import ParameterError
+from ravdess_tf.training import PRESETS, TrainConfig, class_weights_for, preset_config, train
+
+#: A tiny LSTM on a short input: each epoch takes a fraction of a second.
+TINY = dict(epochs=2, batch_size=8, patience=5, features={"n_mels": 16, "hop_length": 1024},
+            model_options={"units": 8, "depth": 1})
+
+
+@pytest.fixture(scope="module")
+def split(synthetic_root):
+    metadata = ravdess_tf.load_metadata(synthetic_root)
+    return ravdess_tf.make_split(metadata, "paper", seed=0)
+
+
+def test_presets_build_every_model():
+    for preset in PRESETS:
+        assert PRESETS[preset]["description"]
+        for name in ravdess_tf.MODEL_NAMES:
+            config = preset_config(preset, name)
+            assert isinstance(config, TrainConfig)
+            assert config.feature_config().shape[0] >= 75  # InceptionV3's minimum
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"epochs": 0}, "epochs must be a positive integer"),
+    ({"optimizer": "rmsprop"}, "optimizer must be one of"),
+    ({"precision": "float8"}, "precision must be one of"),
+    ({"learning_rate": 0}, "learning_rate must be positive"),
+])
+def test_train_config_rejects(kwargs, message):
+    with pytest.raises(ParameterError, match=message):
+        TrainConfig(**kwargs)
+
+
+def test_preset_config_errors():
+    with pytest.raises(ParameterError, match="Unknown preset 'fast'"):
+        preset_config("fast", "lstm")
+    with pytest.raises(ParameterError, match="TrainConfig has no field colour"):
+        preset_config("quick", "lstm", colour="red")
+
+
+def test_class_weights_inverse_frequency():
+    weights = class_weights_for(np.array([0, 1, 1, 1]))
+    assert weights == {0: pytest.approx(2.0), 1: pytest.approx(2 / 3)}
+
+
+def test_train_writes_a_complete_run(split, tmp_path):
+    run_dir = tmp_path / "run"
+    result = train("lstm", split, TrainConfig(**TINY), run_dir=run_dir, cache_dir=tmp_path / "cache",
+                   verbose=0, description={"protocol": "paper", "fold": "test"})
+    for name in ("config.json", "normalizer.json", "history.csv", "selection.json", "best.keras",
+                 "predictions_validation.csv", "predictions_test.csv", "metrics.json"):
+        assert (run_dir / name).is_file(), name
+    assert not (run_dir / "backup").exists()  # BackupAndRestore cleans up a finished run
+    assert result["epochs"] == 2 and result["protocol"] == "paper"
+    assert 0 <= result["test"]["f1_macro"] <= 1
+    history = pd.read_csv(run_dir / "history.csv")
+    assert {"loss", "val_loss", "val_macro_f1", "learning_rate"} <= set(history.columns)
+    predictions = pd.read_csv(run_dir / "predictions_test.csv")
+    assert len(predictions) == len(split["test"])
+    assert np.allclose(predictions.filter(regex="^p_").sum(axis=1), 1, atol=1e-3)
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["split"]["train"]["clips"] == len(split["train"])
+
+    with pytest.raises(FileExistsError, match="finished run"):
+        train("lstm", split, TrainConfig(**TINY), run_dir=run_dir, cache_dir=tmp_path / "cache", verbose=0)
+
+
+class _Interrupt(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        raise KeyboardInterrupt
+
+
+def test_interrupted_run_resumes(split, tmp_path):
+    run_dir = tmp_path / "run"
+    config = TrainConfig(**{**TINY, "epochs": 3})
+    with pytest.raises(KeyboardInterrupt):
+        train("lstm", split, config, run_dir=run_dir, cache_dir=tmp_path / "cache", verbose=0,
+              callbacks=[_Interrupt()])
+    assert (run_dir / "backup").exists() and not (run_dir / "metrics.json").exists()
+    assert len(pd.read_csv(run_dir / "history.csv")) == 1
+    result = train("lstm", split, config, run_dir=run_dir, cache_dir=tmp_path / "cache", verbose=0)
+    assert result["epochs"] == 3  # one before the interruption, two after: not restarted
+    assert len(pd.read_csv(run_dir / "history.csv")) == 3
+
+
+def test_final_model_without_validation(split, tmp_path):
+    everything = pd.concat(split.values())
+    final = {"train": everything, "validation": everything.iloc[:0], "test": everything.iloc[:0]}
+    result = train("lstm", final, TrainConfig(**TINY), run_dir=tmp_path / "final",
+                   cache_dir=tmp_path / "cache", verbose=0)
+    assert result["best_epoch"] == 2 and "test" not in result
+    assert (tmp_path / "final" / "best.keras").is_file()
+
+
+def test_train_rejects_bad_split(split, tmp_path):
+    with pytest.raises(ParameterError, match="split needs the parts"):
+        train("lstm", {"train": split["train"]}, run_dir=tmp_path / "x")
+    with pytest.raises(ParameterError, match="Unknown model"):
+        train("cnn", split, run_dir=tmp_path / "x")
