@@ -67,9 +67,10 @@ def cmd_train(args):
                    overwrite=args.overwrite, verbose=args.verbose,
                    description={"protocol": args.protocol, "fold": "test" if args.fold is None else args.fold,
                                 "preset": args.preset})
-    print(f"{args.model}, {args.protocol} protocol: test accuracy {result['test']['accuracy']:.3f}, "
-          f"macro-F1 {result['test']['f1_macro']:.3f} (best epoch {result['best_epoch']} of {result['epochs']}, "
-          f"{result['train_seconds']:.0f} s). Run folder: {run_dir}")
+    summary = (f"test accuracy {result['test']['accuracy']:.3f}, macro-F1 {result['test']['f1_macro']:.3f}, "
+               if "test" in result else "")
+    print(f"{args.model}, {args.protocol} protocol: {summary}kept epoch {result['best_epoch']} of "
+          f"{result['epochs']} ({result['train_seconds']:.0f} s). Run folder: {run_dir}")
 
 
 def cmd_evaluate(args):
@@ -153,16 +154,17 @@ def build_parser() -> argparse.ArgumentParser:
     features.set_defaults(run=cmd_features)
 
     from .models import MODEL_NAMES
-    from .splits import PROTOCOLS
+    from .splits import FINAL_PROTOCOL, PROTOCOLS
     from .training import PRECISIONS, PRESETS
 
     preset_help = "; ".join(f"{name}: {recipe['description']}" for name, recipe in PRESETS.items())
 
     train = commands.add_parser("train", help="train one model on one split and evaluate it")
     train.add_argument("--model", required=True, choices=MODEL_NAMES, help="architecture to train")
-    train.add_argument("--protocol", required=True, choices=PROTOCOLS,
+    train.add_argument("--protocol", required=True, choices=(*PROTOCOLS, FINAL_PROTOCOL),
                        help="paper: the study's random split; actor: actors 1-16/17-20/21-24; "
-                            "actor_cv: one fold (--fold) of 6-fold actor cross-validation")
+                            "actor_cv: one fold (--fold) of 6-fold actor cross-validation; all: a final "
+                            "model on every clip for --epochs epochs (no validation, no test)")
     train.add_argument("--fold", type=int, default=None, help="fold 0-5, with --protocol actor_cv")
     train.add_argument("--preset", choices=tuple(PRESETS), default="quick", help=preset_help)
     train.add_argument("--epochs", type=int, default=None, help="override the preset's most epochs")

@@ -13,6 +13,10 @@ Three protocols, one entry point (:func:`make_split`):
     Six folds of four consecutive actors (:func:`actor_folds`). For fold ``i``
     the test actors are fold ``i``'s, validation is fold ``i + 1`` (mod 6),
     training is the other 16 actors.
+``all``
+    Every clip in training, validation and test empty: for a final model
+    whose recipe (epochs included) was chosen by one of the protocols above.
+    It is not a protocol to evaluate with, so :data:`PROTOCOLS` leaves it out.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from .data import NUM_ACTORS
 from .exceptions import ParameterError
 
 PROTOCOLS = ("paper", "actor", "actor_cv")
+FINAL_PROTOCOL = "all"
 SPLIT_NAMES = ("train", "validation", "test")
 
 #: The study's split sizes (Table 1): train, validation, test clips out of 1440.
@@ -85,7 +90,7 @@ def make_split(
     ----------
     metadata : pandas.DataFrame
         From :func:`ravdess_tf.load_metadata`.
-    protocol : {"paper", "actor", "actor_cv"}
+    protocol : {"paper", "actor", "actor_cv", "all"}
         See the module docstring.
     seed : int
         Random seed of the ``paper`` split (the actor protocols are fixed).
@@ -98,8 +103,9 @@ def make_split(
         ``{"train": df, "validation": df, "test": df}``, row subsets of ``metadata``
         that keep its index.
     """
-    if protocol not in PROTOCOLS:
-        raise ParameterError(f"protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
+    if protocol not in (*PROTOCOLS, FINAL_PROTOCOL):
+        raise ParameterError(
+            f"protocol must be one of {', '.join((*PROTOCOLS, FINAL_PROTOCOL))}, got {protocol!r}")
     if "actor" not in metadata or "emotion_id" not in metadata:
         raise ParameterError("metadata must have 'actor' and 'emotion_id' columns; use load_metadata()")
     if protocol == "actor_cv":
@@ -111,4 +117,6 @@ def make_split(
         raise ParameterError(f"fold is only used with protocol 'actor_cv', not {protocol!r}; got fold={fold!r}")
     if protocol == "paper":
         return paper_split(metadata, seed=seed)
+    if protocol == FINAL_PROTOCOL:
+        return {"train": metadata, "validation": metadata.iloc[:0], "test": metadata.iloc[:0]}
     return _by_actors(metadata, ACTOR_SPLIT)

@@ -59,7 +59,7 @@ def test_actor_folds_cover_every_actor_once_as_test(metadata):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"protocol": "random"}, "protocol must be one of paper, actor, actor_cv"),
+    ({"protocol": "random"}, "protocol must be one of paper, actor, actor_cv, all"),
     ({"protocol": "actor_cv"}, "needs fold in 0..5"),
     ({"protocol": "actor_cv", "fold": 6}, "needs fold in 0..5"),
     ({"protocol": "paper", "fold": 1}, "fold is only used with protocol 'actor_cv'"),
@@ -72,3 +72,9 @@ def test_make_split_errors(metadata, kwargs, message):
 def test_fold_actors_rejects_bad_k():
     with pytest.raises(ParameterError, match="divides 24"):
         splits.fold_actors(5)
+
+
+def test_final_protocol_trains_on_everything(metadata):
+    split = ravdess_tf.make_split(metadata, "all")
+    assert len(split["train"]) == 1440 and len(split["validation"]) == len(split["test"]) == 0
+    assert "all" not in splits.PROTOCOLS  # not a protocol to evaluate with
