@@ -1,5 +1,5 @@
 """ravdess_tf: speech emotion recognition on RAVDESS with Keras 3."""
-from .data import EMOTIONS, download, load_metadata, parse_filename
+from .data import EMOTIONS, download, load_metadata, load_or_download, parse_filename
 from .exceptions import AudioError, DataNotFoundError, DownloadError, ParameterError
 from .features import FeatureConfig, extract_features, load_audio
 from .models import MODEL_NAMES, build_model

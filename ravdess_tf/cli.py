@@ -18,20 +18,6 @@ def _data_dir_argument(parser):
              "else ./data (downloaded there when missing)")
 
 
-def resolve_metadata(data_dir: Path | None, download_missing: bool = True):
-    """The metadata of the clips in ``data_dir``, downloading RAVDESS when it is absent."""
-    from .data import default_data_dir, download, load_metadata
-
-    root = data_dir or default_data_dir()
-    try:
-        return load_metadata(root)
-    except DataNotFoundError:
-        if not download_missing or data_dir is not None:
-            raise
-        print(f"No RAVDESS clips under {root}; downloading them there (208 MB).", file=sys.stderr)
-        return load_metadata(download(root))
-
-
 def cmd_download(args):
     from .data import download
 
@@ -40,9 +26,10 @@ def cmd_download(args):
 
 
 def cmd_features(args):
+    from .data import load_or_download
     from .features import FeatureConfig, extract_features
 
-    metadata = resolve_metadata(args.data_dir)
+    metadata = load_or_download(args.data_dir)
     config = FeatureConfig(kind=args.kind)
     report = extract_features(metadata, config, cache_dir=args.cache_dir, return_report=True)
     print(f"{report.features.shape[0]} clips -> features of shape {report.features.shape[1:]}; "
@@ -50,6 +37,7 @@ def cmd_features(args):
 
 
 def cmd_train(args):
+    from .data import load_or_download
     from .splits import make_split
     from .study import run_name
     from .training import preset_config, train
@@ -60,7 +48,7 @@ def cmd_train(args):
     if args.precision is not None:
         overrides["precision"] = args.precision
     config = preset_config(args.preset, args.model, **overrides)
-    metadata = resolve_metadata(args.data_dir)
+    metadata = load_or_download(args.data_dir)
     split = make_split(metadata, args.protocol, seed=args.seed, fold=args.fold)
     run_dir = args.run_dir or Path("runs") / args.preset / run_name(args.model, args.protocol, args.fold)
     result = train(args.model, split, config, run_dir=run_dir, cache_dir=args.cache_dir,
@@ -103,9 +91,10 @@ def cmd_evaluate(args):
 
 
 def cmd_study(args):
+    from .data import load_or_download
     from .study import run_study, write_results
 
-    metadata = resolve_metadata(args.data_dir)
+    metadata = load_or_download(args.data_dir)
     run_study(metadata, preset=args.preset, models=args.models, protocols=args.protocols, folds=args.folds,
               runs_dir=args.runs_dir, cache_dir=args.cache_dir, seed=args.seed, verbose=args.verbose)
     results_dir = args.results_dir or Path("results") / args.preset

@@ -242,6 +242,25 @@ def load_metadata(root: str | os.PathLike | None = None) -> pd.DataFrame:
     return metadata[list(METADATA_COLUMNS)]
 
 
+def load_or_download(data_dir: str | os.PathLike | None = None, **download_options) -> pd.DataFrame:
+    """:func:`load_metadata` of ``data_dir``; with ``data_dir=None``, download RAVDESS when it is missing.
+
+    ``None`` means :func:`default_data_dir` (``$RAVDESS_ROOT``, ``$RAVDESS_TF_DATA`` or
+    ``./data``); when no clips are found there the official archive is
+    downloaded into it. A folder given explicitly is never downloaded into:
+    a wrong path should be an error, not a 208 MB surprise. ``download_options``
+    go to :func:`download` (``url``, ``md5``, ``size``, ``progress``).
+    """
+    root = Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
+    try:
+        return load_metadata(root)
+    except DataNotFoundError:
+        if data_dir is not None:
+            raise
+    print(f"No RAVDESS clips under {root}; downloading them there (208 MB).", flush=True)
+    return load_metadata(download(root, **download_options))
+
+
 # --------------------------------------------------------------------------
 # Download
 # --------------------------------------------------------------------------

@@ -122,3 +122,50 @@ def to_markdown(table: pd.DataFrame, float_format: str = "{:.3f}") -> str:
              "|" + "|".join("---" for _ in table.columns) + "|"]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in table.itertuples(index=False)]
     return "\n".join(lines)
+
+
+def mcnemar(correct_a, correct_b) -> dict[str, float]:
+    """Exact McNemar test of two classifiers on the same clips.
+
+    Parameters
+    ----------
+    correct_a, correct_b : array of bool
+        Whether each model got each clip right (same clips, same order).
+
+    Returns
+    -------
+    dict
+        ``only_a`` and ``only_b`` (clips one model got right and the other
+        wrong) and the two-sided exact ``p_value`` (binomial test of the
+        discordant pairs against 1/2).
+    """
+    from scipy.stats import binomtest
+
+    correct_a, correct_b = np.asarray(correct_a, bool), np.asarray(correct_b, bool)
+    if correct_a.shape != correct_b.shape:
+        raise ParameterError(f"both models must be scored on the same clips, got {correct_a.shape} and "
+                             f"{correct_b.shape}")
+    only_a = int((correct_a & ~correct_b).sum())
+    only_b = int((~correct_a & correct_b).sum())
+    p_value = 1.0 if only_a + only_b == 0 else float(binomtest(only_a, only_a + only_b, 0.5).pvalue)
+    return {"only_a": only_a, "only_b": only_b, "p_value": p_value}
+
+
+def bootstrap_interval(y_true, y_pred, metric: str = "f1_macro", n_resamples: int = 1000,
+                       confidence: float = 0.95, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap confidence interval of one :func:`compute_metrics` value.
+
+    Clips are resampled with replacement ``n_resamples`` times. Clips of one
+    actor are not independent, so on an actor split the interval is optimistic.
+    """
+    y_true, y_pred = _labels(y_true, y_pred)
+    if metric not in METRIC_NAMES:
+        raise ParameterError(f"metric must be one of {', '.join(METRIC_NAMES)}, got {metric!r}")
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(n_resamples):
+        rows = rng.integers(0, len(y_true), len(y_true))
+        values.append(compute_metrics(y_true[rows], y_pred[rows])[metric])
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return float(low), float(high)

@@ -9,17 +9,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
 
-matplotlib.use(os.environ.get("MPLBACKEND", "Agg"))  # no screen needed; notebooks set their own
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-
-from .atomic import atomic_path  # noqa: E402
-from .data import EMOTIONS  # noqa: E402
-from .evaluation import PAPER_TABLE2, confusion  # noqa: E402
+from .atomic import atomic_path
+from .data import EMOTIONS
+from .evaluation import PAPER_TABLE2, confusion
 
 
 def _axes(ax, size):

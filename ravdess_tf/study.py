@@ -133,6 +133,8 @@ def write_results(runs_dir, preset: str, results_dir, figures_dir, command: str 
         fold = result["fold"]
         run_dir = runs_folder / run_name(result["model"], result["protocol"], None if fold == "test" else fold)
         table = pd.read_csv(run_dir / "predictions_test.csv")
+        # Test predictions go with the tables, for significance tests without the runs.
+        write_csv(results_dir / "predictions" / f"{run_dir.name}.csv", table)
         predictions.setdefault((result["model"], result["protocol"]), []).append(table)
         for by in ("intensity", "gender"):
             part = breakdown(table, by).rename(columns={by: "group"})
@@ -214,7 +216,8 @@ def _write_readme(path: Path, preset: str, metrics, comparison, figures_dir: Pat
         "",
         to_markdown(table),
         "",
-        "Per run: `metrics.csv`. Per emotion: `per_class_f1.csv`. By intensity and gender: `breakdown.csv`.",
+        "Per run: `metrics.csv`. Per emotion: `per_class_f1.csv`. By intensity and gender: `breakdown.csv`. "
+        "Test predictions of every run (clip, true and predicted emotion, probabilities): `predictions/`.",
         "",
         "Training seconds per model (all its runs): " + ", ".join(f"{m} {s}" for m, s in times.items()) + ".",
         "",

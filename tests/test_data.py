@@ -189,3 +189,18 @@ def test_real_metadata_facts(real_metadata):
     assert counts["neutral"] == 96
     assert (counts.drop("neutral") == 192).all() and len(counts) == 8
     assert (metadata.groupby("gender")["actor"].nunique() == 12).all()
+
+
+def test_load_or_download_never_downloads_into_a_given_folder(tmp_path):
+    with pytest.raises(DataNotFoundError, match="does not exist"):
+        ravdess_tf.load_or_download(tmp_path / "typo")
+    assert not (tmp_path / "typo").exists()
+
+
+def test_load_or_download_downloads_into_the_default(server, tmp_path, monkeypatch):
+    url, payload, _ = server
+    monkeypatch.delenv("RAVDESS_ROOT", raising=False)
+    monkeypatch.setenv("RAVDESS_TF_DATA", str(tmp_path / "home"))
+    metadata = ravdess_tf.load_or_download(url=url, md5=hashlib.md5(payload).hexdigest(), size=len(payload),
+                                           progress=False)
+    assert len(metadata) == 2 and (tmp_path / "home" / data.SPEECH_FOLDER).is_dir()

@@ -79,3 +79,26 @@ def test_comparison_with_paper_averages_folds():
     assert table.loc["actor", "paper_f1"] == pytest.approx(0.799)
     markdown = evaluation.to_markdown(table.reset_index())
     assert markdown.splitlines()[0].startswith("| protocol | model |") and "0.500" in markdown
+
+
+def test_mcnemar_exact():
+    a = np.array([True] * 10 + [False] * 2)
+    b = np.array([False] * 10 + [True] * 2)
+    result = evaluation.mcnemar(a, b)
+    assert (result["only_a"], result["only_b"]) == (10, 2)
+    from scipy.stats import binom
+    assert result["p_value"] == pytest.approx(2 * binom.cdf(2, 12, 0.5))
+    assert evaluation.mcnemar(a, a)["p_value"] == 1.0
+    with pytest.raises(ParameterError, match="same clips"):
+        evaluation.mcnemar(a, a[:3])
+
+
+def test_bootstrap_interval_brackets_the_estimate():
+    rng = np.random.default_rng(0)
+    y_true = rng.integers(0, 8, 300)
+    y_pred = np.where(rng.random(300) < 0.6, y_true, rng.integers(0, 8, 300))
+    low, high = evaluation.bootstrap_interval(y_true, y_pred, "accuracy", n_resamples=300)
+    estimate = evaluation.compute_metrics(y_true, y_pred)["accuracy"]
+    assert low < estimate < high and high - low < 0.2
+    with pytest.raises(ParameterError, match="metric must be one of"):
+        evaluation.bootstrap_interval(y_true, y_pred, "auc")
