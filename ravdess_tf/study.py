@@ -100,9 +100,10 @@ def _metrics_row(result: dict, preset: str) -> dict:
 
 
 def collect_runs(runs_dir, preset: str) -> list[dict]:
-    """The metrics of every finished run of a preset."""
+    """The metrics of every finished, tested run of a preset (final models on all actors have no test)."""
     folder = Path(runs_dir) / preset
-    return [json.loads(path.read_text()) for path in sorted(folder.glob("*/metrics.json"))]
+    results = [json.loads(path.read_text()) for path in sorted(folder.glob("*/metrics.json"))]
+    return [result for result in results if "test" in result]
 
 
 def write_results(runs_dir, preset: str, results_dir, figures_dir, command: str = "") -> dict[str, Path]:
