@@ -51,8 +51,9 @@ def load_run(run_dir: str | os.PathLike) -> EmotionPredictor:
     """The selected model of a training run folder (or of the bundled model's folder)."""
     import keras
 
-    from . import models  # noqa: F401  registers the custom layers with Keras
+    from .models import register_custom_layers
 
+    register_custom_layers()
     run_dir = Path(run_dir)
     missing = [name for name in RUN_FILES if not (run_dir / name).is_file()]
     if missing:

@@ -16,7 +16,9 @@ if [ ! -f runs/full/transformer-all/metrics.json ]; then
         --run-dir runs/full/transformer-all --verbose 2
 fi
 
-# 3. The five convolutional networks on the paper and actor splits (the long part: about 5 hours).
-ravdess-tf study --preset full --models alexnet inception_v3 resnet50 vgg16 vgg19 --protocols paper actor
+# 3. The five convolutional networks on the paper and actor splits (the long part: about 5 hours),
+#    the faster ones first.
+ravdess-tf study --preset full --models alexnet inception_v3 --protocols paper actor
+ravdess-tf study --preset full --models resnet50 vgg16 vgg19 --protocols paper actor
 
 # Each study command rewrites results/full/ and figures/full/ from every finished run of the preset.

@@ -25,6 +25,16 @@ _BUILDER_MODULES = {
 MODEL_NAMES = tuple(_BUILDER_MODULES)
 
 
+#: Modules that define custom Keras layers; they must be imported before a saved model loads.
+_CUSTOM_LAYER_MODULES = ("applications", "transformer")
+
+
+def register_custom_layers() -> None:
+    """Import the modules whose layers saved models refer to, so ``keras.models.load_model`` finds them."""
+    for module in _CUSTOM_LAYER_MODULES:
+        importlib.import_module(f"{__name__}.{module}")
+
+
 def get_builder(name: str):
     """The ``build_<name>`` function of a registered model."""
     if name not in _BUILDER_MODULES:
