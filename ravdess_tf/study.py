@@ -10,6 +10,7 @@ several sessions. :func:`write_results` turns the finished runs into
 from __future__ import annotations
 
 import json
+import os
 import platform
 import sys
 import time
@@ -199,10 +200,7 @@ def _write_readme(path: Path, preset: str, metrics, comparison, figures_dir: Pat
     first = metrics.iloc[0]
     hours = metrics["train_seconds"].sum() / 3600
     times = metrics.groupby("model", sort=False)["train_seconds"].sum().round().astype(int)
-    try:
-        figures = figures_dir.resolve().relative_to(path.parent.resolve(), walk_up=True)
-    except (TypeError, ValueError):  # walk_up needs Python 3.12
-        figures = figures_dir.resolve()
+    figures = Path(os.path.relpath(figures_dir.resolve(), path.parent.resolve())).as_posix()
     lines = [
         f"# Results: preset `{preset}`",
         "",

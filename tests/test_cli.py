@@ -95,4 +95,5 @@ def test_real_quick_study_of_one_model(real_metadata, tmp_path, capsys):
     assert metrics[["model", "protocol", "fold"]].values.tolist() == [["lstm", "actor", "test"]]
     assert metrics.loc[0, "f1_macro"] > 0.2  # chance is 0.125 for 8 emotions
     assert (tmp_path / "figures" / "comparison.png").is_file()
+    assert "![comparison](../figures/comparison.png)" in (tmp_path / "results" / "README.md").read_text()
     assert "Tables:" in capsys.readouterr().out
