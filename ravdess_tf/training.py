@@ -32,7 +32,7 @@ from .data import EMOTIONS
 from .evaluation import compute_metrics
 from .exceptions import ParameterError
 from .features import FeatureConfig, extract_features
-from .models import MODEL_NAMES, build_model
+from .models import MODEL_NAMES, build_model, register_custom_layers
 from .pipeline import Normalizer, fit_normalizer
 from .splits import SPLIT_NAMES
 
@@ -286,6 +286,35 @@ def _batches(x, y, config: TrainConfig, training: bool, normalizer: Normalizer):
     return ArrayBatches(x, y, **kwargs)
 
 
+def _fit(model_name, config, feature_config, features, labels, normalizer, run_dir, callbacks, verbose):
+    """Build, compile and fit (or resume fitting) the model of one run."""
+    import keras
+
+    keras.utils.set_random_seed(config.seed)
+    previous_policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(config.precision)
+    try:
+        model = build_model(model_name, (*feature_config.shape, 1), len(EMOTIONS), **config.model_options)
+        train_batches = _batches(features["train"], labels["train"], config, True, normalizer)
+        steps_per_epoch = int(np.ceil(len(labels["train"]) / config.batch_size))
+        model.compile(optimizer=_optimizer(config, steps_per_epoch), loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+        x_val = normalizer(features["validation"])[..., None] if len(labels["validation"]) else None
+        all_callbacks = [
+            _selection_callback()(x_val, labels["validation"], run_dir, config.patience),
+            keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
+            keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
+        ]
+        if config.tensorboard:
+            all_callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
+        all_callbacks += callbacks or []
+        # shuffle=False: the pipeline shuffles (fit's own flag does nothing for these inputs)
+        model.fit(train_batches, epochs=config.epochs, callbacks=all_callbacks, verbose=verbose, shuffle=False,
+                  class_weight=class_weights_for(labels["train"]) if config.class_weights else None)
+    finally:
+        keras.config.set_dtype_policy(previous_policy)
+
+
 def train(
     model_name: str,
     split: dict,
@@ -362,30 +391,13 @@ def train(
     })
     write_json(run_dir / "normalizer.json", normalizer.to_dict())
 
-    keras.utils.set_random_seed(config.seed)
-    previous_policy = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(config.precision)
-    try:
-        model = build_model(model_name, (*feature_config.shape, 1), len(EMOTIONS), **config.model_options)
-        train_batches = _batches(features["train"], labels["train"], config, True, normalizer)
-        steps_per_epoch = int(np.ceil(len(labels["train"]) / config.batch_size))
-        model.compile(optimizer=_optimizer(config, steps_per_epoch), loss="sparse_categorical_crossentropy",
-                      metrics=["accuracy"])
-        x_val = normalizer(features["validation"])[..., None] if len(labels["validation"]) else None
-        all_callbacks = [
-            _selection_callback()(x_val, labels["validation"], run_dir, config.patience),
-            keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
-            keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
-        ]
-        if config.tensorboard:
-            all_callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
-        all_callbacks += callbacks or []
-        # shuffle=False: the pipeline shuffles (fit's own flag does nothing for these inputs)
-        model.fit(train_batches, epochs=config.epochs, callbacks=all_callbacks, verbose=verbose, shuffle=False,
-                  class_weight=class_weights_for(labels["train"]) if config.class_weights else None)
-    finally:
-        keras.config.set_dtype_policy(previous_policy)
+    selection_path = run_dir / "selection.json"
+    fitted = selection_path.is_file() and json.loads(selection_path.read_text()).get("finished", False)
+    if not fitted:  # else: killed after training, before metrics.json; only the evaluation is left
+        _fit(model_name, config, feature_config, features, labels, normalizer, run_dir, callbacks, verbose)
+        write_json(selection_path, {**json.loads(selection_path.read_text()), "finished": True})
 
+    register_custom_layers()
     best = keras.models.load_model(run_dir / "best.keras")
     selection = json.loads((run_dir / "selection.json").read_text())
     history = pd.read_csv(run_dir / "history.csv")

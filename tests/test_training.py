@@ -74,6 +74,17 @@ def test_train_writes_a_complete_run(split, tmp_path):
         train("lstm", split, TrainConfig(**TINY), run_dir=run_dir, cache_dir=tmp_path / "cache", verbose=0)
 
 
+def test_run_killed_after_training_is_only_evaluated(split, tmp_path):
+    run_dir = tmp_path / "run"
+    first = train("lstm", split, TrainConfig(**TINY), run_dir=run_dir, cache_dir=tmp_path / "cache", verbose=0)
+    (run_dir / "metrics.json").unlink()  # as if killed between the last epoch and the evaluation
+    model_time = (run_dir / "best.keras").stat().st_mtime_ns
+    again = train("lstm", split, TrainConfig(**TINY), run_dir=run_dir, cache_dir=tmp_path / "cache", verbose=0)
+    assert (run_dir / "best.keras").stat().st_mtime_ns == model_time  # not trained again
+    assert len(pd.read_csv(run_dir / "history.csv")) == 2
+    assert again["test"] == first["test"]
+
+
 class _Interrupt(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         raise KeyboardInterrupt
