@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from dataclasses import dataclass
@@ -29,10 +30,14 @@ class EmotionPredictor:
     normalizer: Normalizer
     source: Path
 
+    @functools.cached_property
+    def extractor(self) -> SpectrogramExtractor:
+        """Built once per predictor: it imports librosa and computes the mel basis."""
+        return SpectrogramExtractor(self.feature_config)
+
     def predict_proba(self, paths) -> np.ndarray:
         """Class probabilities, shape ``(files, 8)``, for audio files of any rate, length or channels."""
-        extractor = SpectrogramExtractor(self.feature_config)
-        features = np.stack([extractor.from_file(path) for path in paths])
+        features = np.stack([self.extractor.from_file(path) for path in paths])
         return np.asarray(self.model.predict(self.normalizer(features)[..., None], verbose=0), dtype=np.float64)
 
     def predict(self, paths) -> pd.DataFrame:
