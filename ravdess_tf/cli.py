@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from .exceptions import AudioError, DataNotFoundError, DownloadError, ParameterError
-from .splits import FINAL_PROTOCOL
+from .splits import fold_label
 
 USER_ERRORS = (ParameterError, DataNotFoundError, AudioError, DownloadError, FileNotFoundError, FileExistsError)
 
@@ -37,13 +37,6 @@ def cmd_features(args):
           f"cached in {report.cache_path}")
 
 
-def _fold_label(protocol: str, fold: int | None):
-    """How results name a run's test part: the fold number, "test", or None for a final model."""
-    if fold is not None:
-        return fold
-    return None if protocol == FINAL_PROTOCOL else "test"
-
-
 def cmd_train(args):
     from .data import load_or_download
     from .splits import make_split
@@ -61,7 +54,7 @@ def cmd_train(args):
     run_dir = args.run_dir or Path("runs") / args.preset / run_name(args.model, args.protocol, args.fold)
     result = train(args.model, split, config, run_dir=run_dir, cache_dir=args.cache_dir,
                    overwrite=args.overwrite, verbose=args.verbose,
-                   description={"protocol": args.protocol, "fold": _fold_label(args.protocol, args.fold),
+                   description={"protocol": args.protocol, "fold": fold_label(args.protocol, args.fold),
                                 "preset": args.preset})
     summary = (f"test accuracy {result['test']['accuracy']:.3f}, macro-F1 {result['test']['f1_macro']:.3f}, "
                if "test" in result else "")

@@ -109,6 +109,13 @@ def augment_batch(batch: np.ndarray, rng: np.random.Generator, config: AugmentCo
     return out
 
 
+def _augment_config(augment: bool | AugmentConfig) -> AugmentConfig | None:
+    """``True`` means the default augmentation, ``False`` none."""
+    if isinstance(augment, AugmentConfig):
+        return augment
+    return AugmentConfig() if augment else None
+
+
 def _check_features(features) -> np.ndarray:
     features = np.asarray(features)
     if features.ndim != 3:
@@ -171,8 +178,8 @@ def make_dataset(
     if shuffle:
         dataset = dataset.shuffle(len(features), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size)
-    if augment:
-        config = augment if isinstance(augment, AugmentConfig) else AugmentConfig()
+    config = _augment_config(augment)
+    if config is not None:
         rng = np.random.default_rng(seed)
 
         def augment_in_numpy(x):
@@ -210,7 +217,7 @@ def _array_batches_class():
             self.y = labels
             self.batch_size = batch_size
             self.shuffle = shuffle
-            self.augment = augment if isinstance(augment, AugmentConfig) else (AugmentConfig() if augment else None)
+            self.augment = _augment_config(augment)
             self.rng = np.random.default_rng(seed)
             self.order = self.rng.permutation(len(self.y)) if shuffle else np.arange(len(self.y))
 

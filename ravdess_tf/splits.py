@@ -81,6 +81,13 @@ def actor_folds(metadata: pd.DataFrame, k: int = NUM_FOLDS) -> list[dict[str, pd
     return splits
 
 
+def fold_label(protocol: str, fold: int | None):
+    """How results name a run's test part: the fold number, "test", or None for a final model."""
+    if fold is not None:
+        return fold
+    return None if protocol == FINAL_PROTOCOL else "test"
+
+
 def make_split(
     metadata: pd.DataFrame, protocol: str, seed: int = 0, fold: int | None = None
 ) -> dict[str, pd.DataFrame]:

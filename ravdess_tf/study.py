@@ -22,7 +22,7 @@ from .data import EMOTIONS
 from .evaluation import breakdown, comparison_with_paper, per_class_report, to_markdown
 from .exceptions import ParameterError
 from .models import MODEL_NAMES
-from .splits import NUM_FOLDS, PROTOCOLS, make_split
+from .splits import NUM_FOLDS, PROTOCOLS, fold_label, make_split
 from .atomic import write_csv, write_text
 from .training import PRESETS, preset_config, train
 
@@ -33,6 +33,12 @@ METRICS_COLUMNS = ["model", "protocol", "fold", "accuracy", "precision_macro", "
 
 def run_name(model: str, protocol: str, fold: int | None) -> str:
     return f"{model}-{protocol}" + (f"-fold{fold}" if fold is not None else "")
+
+
+def run_dir_of(runs_folder: Path, result: dict) -> Path:
+    """The folder of a finished run, from its metrics (the inverse of :func:`fold_label`)."""
+    fold = None if result["fold"] == "test" else result["fold"]
+    return Path(runs_folder) / run_name(result["model"], result["protocol"], fold)
 
 
 def planned_runs(models, protocols, folds=None) -> list[tuple[str, str, int | None]]:
@@ -83,7 +89,7 @@ def run_study(
         split = make_split(metadata, protocol, seed=seed, fold=fold)
         result = train(model, split, preset_config(preset, model, seed=seed), run_dir=run_dir,
                        cache_dir=cache_dir, verbose=verbose,
-                       description={"protocol": protocol, "fold": "test" if fold is None else fold,
+                       description={"protocol": protocol, "fold": fold_label(protocol, fold),
                                     "preset": preset})
         print(f"{label}: test macro-F1 {result['test']['f1_macro']:.3f} "
               f"({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
@@ -133,7 +139,7 @@ def write_results(runs_dir, preset: str, results_dir, figures_dir, command: str 
     predictions = {}
     for result in results:
         fold = result["fold"]
-        run_dir = runs_folder / run_name(result["model"], result["protocol"], None if fold == "test" else fold)
+        run_dir = run_dir_of(runs_folder, result)
         table = pd.read_csv(run_dir / "predictions_test.csv")
         # Test predictions go with the tables, for significance tests without the runs.
         write_csv(results_dir / "predictions" / f"{run_dir.name}.csv", table)
@@ -167,8 +173,7 @@ def write_results(runs_dir, preset: str, results_dir, figures_dir, command: str 
         written[f"per_class_f1 {protocol}"] = save_figure(figure, figures_dir / f"per_class_f1_{protocol}.png")
         for result in results:
             if result["protocol"] == protocol and result["fold"] in ("test", 0):
-                fold = None if result["fold"] == "test" else 0
-                history = pd.read_csv(runs_folder / run_name(result["model"], protocol, fold) / "history.csv")
+                history = pd.read_csv(run_dir_of(runs_folder, result) / "history.csv")
                 figure = plot_history(history, title=f"{result['model']}, {protocol} protocol")
                 written[f"history {result['model']} {protocol}"] = save_figure(
                     figure, figures_dir / f"history_{result['model']}_{protocol}.png")
