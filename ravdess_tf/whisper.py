@@ -493,6 +493,9 @@ class WhisperEmbedder:
     """
 
     def __init__(self, model="base", *, pad_to_30s: bool = False, cache_dir=None, download: bool = True):
+        if importlib.util.find_spec("faster_whisper") is None:
+            raise WhisperUnavailableError(
+                "Whisper features need faster-whisper (for Whisper's log-mel input). " + INSTALL_HINT)
         self.encoder = load_whisper_encoder(model, cache_dir=cache_dir, download=download)
         self.num_layers = len(self.encoder.outputs) - 1
         self.mel_bins = self.encoder.input.shape[-1]
@@ -518,9 +521,115 @@ class WhisperEmbedder:
         """
         mels = np.stack([log_mel(clip, mel_bins=self.mel_bins, pad_to_30s=self.pad_to_30s) for clip in clips])
         frames = encoder_frames(clips.shape[1] // HOP_LENGTH + 1)
-        outputs = self.encoder(mels, training=False)
+        outputs = self.encoder.predict_on_batch(mels)  # a compiled graph, not an eager call
         states = []
         for layer in layers:
             hidden = np.asarray(outputs[layer])[:, :frames]
             states.append(hidden if layer == self.num_layers else normalise_frames(hidden))
         return np.stack(states)
+
+
+# --------------------------------------------------------------------------
+# Cached hidden states over many clips
+# --------------------------------------------------------------------------
+
+def whisper_width(model: str | os.PathLike) -> int:
+    """Width of the hidden states of a Whisper model name or checkpoint folder."""
+    if isinstance(model, str) and model in WHISPER_MODELS:
+        return WHISPER_MODELS[model].width
+    return whisper_spec(_model_name_of(locate_model(model, download=False))).width
+
+
+#: Clips encoded per call; bounded by memory only for pad_to_30s.
+_BATCH_CLIPS = 16
+
+
+def whisper_features(paths: list[str], config, *, cache_dir=None, on_error: str = "raise", progress: bool = True):
+    """Hidden states of ``config.layers`` for every clip, one cache file per layer.
+
+    Every layer is cached in one pass (the encoder computes them all anyway),
+    so trying another layer later costs a file read. Caches are float16:
+    half the disk, and the states' precision is far finer than float16's.
+
+    Returns
+    -------
+    features : numpy.ndarray
+        ``(clips, width * len(layers), frames)`` float32: the library's
+        ``(features, frames)`` layout, layers stacked along the feature axis.
+    failures : list
+        Per clip, None or the reason it failed (``on_error="skip"``).
+    cache_path : Path or None
+        The cache file of the first layer.
+    """
+    from dataclasses import replace
+
+    from tqdm.auto import tqdm
+
+    from .exceptions import AudioError
+    from .features import cache_key, load_clip
+
+    def layer_cache(layer):
+        return Path(cache_dir) / f"whisper-{cache_key(paths, replace(config, layer=layer))}.npy"
+
+    if cache_dir is not None and all(layer_cache(layer).is_file() for layer in config.layers):
+        stacked = [np.load(layer_cache(layer)) for layer in config.layers]
+        if all(array.shape[0] == len(paths) for array in stacked):
+            return (np.concatenate(stacked, axis=1).astype(np.float32), [None] * len(paths),
+                    layer_cache(config.layers[0]))
+
+    embedder = WhisperEmbedder(config.whisper_model, pad_to_30s=config.pad_to_30s,
+                               cache_dir=None if cache_dir is None else Path(cache_dir) / "whisper")
+    all_layers = list(range(embedder.num_layers + 1))
+    if max(config.layers) > embedder.num_layers:
+        raise ParameterError(f"This Whisper model has layers 0-{embedder.num_layers}, got layer={config.layer!r}")
+    width = embedder.encoder.outputs[0].shape[-1]
+    states = np.zeros((len(all_layers), len(paths), width, config.num_frames), np.float16)
+    failures: list = [None] * len(paths)
+
+    def read(row):
+        try:
+            return load_clip(paths[row], config)
+        except AudioError as error:
+            if on_error == "raise":
+                raise
+            failures[row] = str(error)
+            return np.zeros(config.num_samples, np.float32)
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool, \
+            tqdm(total=len(paths), desc=f"Whisper {config.tag}", unit="clip", disable=not progress) as bar:
+        for start in range(0, len(paths), _BATCH_CLIPS):
+            rows = range(start, min(start + _BATCH_CLIPS, len(paths)))
+            clips = np.stack(list(pool.map(read, rows)))
+            hidden = embedder(clips, all_layers)  # (layers, batch, frames, width)
+            states[:, rows.start:rows.stop] = hidden.transpose(0, 1, 3, 2)
+            bar.update(len(rows))
+
+    cache_path = None
+    if cache_dir is not None and all(failure is None for failure in failures):
+        from .atomic import save_array
+
+        for layer in all_layers:
+            save_array(layer_cache(layer), states[layer])
+        cache_path = layer_cache(config.layers[0])
+    features = np.concatenate([states[layer] for layer in config.layers], axis=1).astype(np.float32)
+    return features, failures, cache_path
+
+
+class WhisperFeatureExtractor:
+    """Files -> Whisper features of one :class:`~ravdess_tf.FeatureConfig` (``kind="whisper"``).
+
+    The counterpart of :class:`ravdess_tf.features.SpectrogramExtractor` for
+    prediction: ``from_file(path)`` gives ``(width * layers, frames)``.
+    """
+
+    def __init__(self, config):
+        self.config = config
+        self.embedder = WhisperEmbedder(config.whisper_model, pad_to_30s=config.pad_to_30s, download=False)
+
+    def from_file(self, path) -> np.ndarray:
+        from .features import load_clip
+
+        states = self.embedder(load_clip(path, self.config)[None], self.config.layers)  # (layers, 1, frames, width)
+        return np.concatenate([state[0].T for state in states], axis=0)

@@ -4,7 +4,7 @@ import pytest
 
 import ravdess_tf
 from ravdess_tf.exceptions import ParameterError
-from ravdess_tf.models import MODEL_NAMES, model_options
+from ravdess_tf.models import ALL_MODELS, HEAD_NAMES, MODEL_NAMES, model_options
 
 #: A small input and a small variant of every architecture, so each test takes seconds.
 SMALL = {
@@ -15,12 +15,14 @@ SMALL = {
     "vgg19": ((32, 40, 1), {"stages": 2}),
     "lstm": ((16, 20, 1), {"units": 16, "depth": 1}),
     "transformer": ((16, 20, 1), {"width": 32, "depth": 1, "heads": 2}),
+    "pooled": ((16, 20, 1), {"pooling": "attention", "hidden_units": 8}),
 }
 
 
 def test_registry_lists_the_studys_models():
     assert MODEL_NAMES == ("alexnet", "resnet50", "inception_v3", "vgg16", "vgg19", "lstm", "transformer")
-    assert set(SMALL) == set(MODEL_NAMES)
+    assert HEAD_NAMES == ("pooled",)
+    assert set(SMALL) == set(ALL_MODELS)
 
 
 def _batch(shape, seed=0):
@@ -30,7 +32,7 @@ def _batch(shape, seed=0):
     return x, y
 
 
-@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("name", ALL_MODELS)
 def test_model_predicts_trains_and_round_trips(name, tmp_path):
     keras.utils.set_random_seed(0)
     shape, options = SMALL[name]
@@ -65,6 +67,7 @@ def test_unknown_model_lists_valid_names():
     ("vgg16", (128, 20, 1), "vgg16 needs an input of at least 32x32"),
     ("alexnet", (128, 188), "input_shape must be three positive sizes"),
     ("lstm", "big", "input_shape must be"),
+    ("pooled", (512,), "input_shape must be"),
 ])
 def test_input_shape_errors(name, shape, message):
     with pytest.raises(ParameterError, match=message):
@@ -78,6 +81,8 @@ def test_input_shape_errors(name, shape, message):
     ("vgg16", {"stages": 6}, "vgg16: stages must be an integer in 1..5"),
     ("vgg19", {"weights": "imagenette"}, "weights must be None"),
     ("transformer", {"width": 30, "heads": 4}, "width \\(30\\) must be divisible by heads \\(4\\)"),
+    ("pooled", {"pooling": "max"}, "pooling must be one of"),
+    ("pooled", {"hidden_units": -1}, "hidden_units must be a non-negative integer"),
     ("lstm", {"units": 0}, "units must be a positive integer"),
 ])
 def test_bad_options(name, options, message):
@@ -101,3 +106,13 @@ def test_imagenet_scaling_layer():
     assert np.allclose(caffe[0, 0, 0], 127.5 - np.array(ImageNetScaling.CAFFE_MEANS_BGR), atol=1e-4)
     with pytest.raises(ParameterError, match="mode must be 'caffe' or 'tf'"):
         ImageNetScaling("torch")
+
+
+def test_pooled_stats_head_is_mean_and_std_over_frames():
+    """With uniform weights the pooled vector is each feature's mean and standard deviation over frames."""
+    model = ravdess_tf.build_model("pooled", (6, 10, 1), 8)
+    x, _ = _batch((6, 10, 1))
+    pooled = keras.Model(model.input, model.get_layer("pooled").output).predict(x, verbose=0)
+    frames = x[..., 0]  # (batch, features, frames)
+    expected = np.concatenate([frames.mean(axis=2), np.sqrt(frames.var(axis=2) + 1e-6)], axis=1)
+    np.testing.assert_allclose(pooled, expected, atol=1e-5)

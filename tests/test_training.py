@@ -23,10 +23,55 @@ def split(synthetic_root):
 def test_presets_build_every_model():
     for preset in PRESETS:
         assert PRESETS[preset]["description"]
-        for name in ravdess_tf.MODEL_NAMES:
+        assert set(PRESETS[preset]["study"]) <= set(PRESETS[preset]["models"])
+        for name in PRESETS[preset]["models"]:
             config = preset_config(preset, name)
             assert isinstance(config, TrainConfig)
             assert config.feature_config().shape[0] >= 75  # InceptionV3's minimum
+    assert set(PRESETS["full"]["models"]) >= set(ravdess_tf.MODEL_NAMES)
+    assert preset_config("whisper", "pooled").optimizer == "lbfgs"
+    with pytest.raises(ParameterError, match="Preset 'whisper' has no recipe for 'vgg16'"):
+        preset_config("whisper", "vgg16")
+
+
+def test_lbfgs_linear_head_is_the_logistic_regression(split, tmp_path):
+    """The saved Keras head gives the probabilities of the regression chosen on validation."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    from ravdess_tf.features import extract_features
+    from ravdess_tf.models import register_custom_layers
+    from ravdess_tf.pipeline import Normalizer
+
+    config = TrainConfig(optimizer="lbfgs", features={"n_mels": 16, "hop_length": 1024})
+    run_dir = tmp_path / "linear"
+    result = train("pooled", split, config, run_dir=run_dir, cache_dir=tmp_path / "cache", verbose=0)
+    selection = json.loads((run_dir / "selection.json").read_text())
+    history = pd.read_csv(run_dir / "history.csv")
+    assert selection["C"] == history.loc[history["val_macro_f1"].idxmax(), "C"]
+    assert result["validation"]["f1_macro"] == pytest.approx(history["val_macro_f1"].max())
+
+    register_custom_layers()
+    model = keras.models.load_model(run_dir / "best.keras")
+    normalizer = Normalizer.from_dict(json.loads((run_dir / "normalizer.json").read_text()))
+    pooling = keras.Model(model.input, model.get_layer("pooled").output)
+
+    def pooled(part):
+        x = extract_features(split[part], config.feature_config(), cache_dir=tmp_path / "cache", progress=False)
+        return normalizer(x)[..., None], pooling.predict(normalizer(x)[..., None], verbose=0)
+
+    (_, train_stats), (test_x, test_stats) = pooled("train"), pooled("test")
+    scaler = StandardScaler().fit(train_stats)
+    regression = LogisticRegression(C=selection["C"], max_iter=5000, class_weight="balanced", random_state=0)
+    regression.fit(scaler.transform(train_stats), split["train"]["emotion_id"])
+    probabilities = model.predict(test_x, verbose=0)
+    # The synthetic clips hold only some emotions; the others get (almost) nothing.
+    np.testing.assert_allclose(probabilities[:, regression.classes_],
+                               regression.predict_proba(scaler.transform(test_stats)), atol=1e-4)
+    assert probabilities.sum(axis=1) == pytest.approx(1, abs=1e-5)
+    with pytest.raises(ParameterError, match="fits only the linear head"):
+        train("lstm", split, TrainConfig(**{**TINY, "optimizer": "lbfgs"}), run_dir=tmp_path / "x",
+              cache_dir=tmp_path / "cache", verbose=0)
 
 
 @pytest.mark.parametrize("kwargs, message", [

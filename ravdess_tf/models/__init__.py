@@ -1,4 +1,4 @@
-"""The study's seven architectures, one builder each, one registry.
+"""The study's seven architectures and a head for pretrained embeddings, one builder each, one registry.
 
 Every builder has the signature ``build_<name>(input_shape, num_classes, **options)``
 and returns a Functional ``keras.Model`` whose last layer, ``predictions``, is a
@@ -23,10 +23,15 @@ _BUILDER_MODULES = {
     "transformer": "transformer",
 }
 MODEL_NAMES = tuple(_BUILDER_MODULES)
+#: Heads for pretrained frame embeddings (``FeatureConfig(kind="whisper")``); not in the study.
+_HEAD_MODULES = {"pooled": "pooled"}
+HEAD_NAMES = tuple(_HEAD_MODULES)
+#: Everything :func:`build_model` builds.
+ALL_MODELS = MODEL_NAMES + HEAD_NAMES
 
 
 #: Modules that define custom Keras layers; they must be imported before a saved model loads.
-_CUSTOM_LAYER_MODULES = ("applications", "transformer")
+_CUSTOM_LAYER_MODULES = ("applications", "transformer", "pooled")
 
 
 def register_custom_layers() -> None:
@@ -37,9 +42,10 @@ def register_custom_layers() -> None:
 
 def get_builder(name: str):
     """The ``build_<name>`` function of a registered model."""
-    if name not in _BUILDER_MODULES:
-        raise ParameterError(f"Unknown model {name!r}; valid names: {', '.join(MODEL_NAMES)}")
-    module = importlib.import_module(f"{__name__}.{_BUILDER_MODULES[name]}")
+    modules = {**_BUILDER_MODULES, **_HEAD_MODULES}
+    if name not in modules:
+        raise ParameterError(f"Unknown model {name!r}; valid names: {', '.join(ALL_MODELS)}")
+    module = importlib.import_module(f"{__name__}.{modules[name]}")
     return getattr(module, f"build_{name}")
 
 
@@ -50,12 +56,12 @@ def model_options(name: str) -> tuple[str, ...]:
 
 
 def build_model(name: str, input_shape, num_classes: int = 8, **options):
-    """Build one of :data:`MODEL_NAMES`.
+    """Build one of :data:`MODEL_NAMES` or :data:`HEAD_NAMES`.
 
     Parameters
     ----------
     name : str
-        One of ``alexnet, resnet50, inception_v3, vgg16, vgg19, lstm, transformer``.
+        One of ``alexnet, resnet50, inception_v3, vgg16, vgg19, lstm, transformer``, or ``pooled``.
     input_shape : tuple
         ``(bands, frames, channels)``, e.g. ``(128, 188, 1)`` for the default log-mel features.
     num_classes : int
