@@ -31,7 +31,8 @@ def cmd_features(args):
     from .features import FeatureConfig, extract_features
 
     metadata = load_or_download(args.data_dir)
-    whisper = {"whisper_model": args.whisper_model, "layer": args.layer} if args.kind == "whisper" else {}
+    whisper = ({"whisper_model": args.whisper_model, "layer": args.layer, "pad_to_30s": args.pad_to_30s}
+               if args.kind == "whisper" else {})
     config = FeatureConfig(kind=args.kind, **whisper)
     report = extract_features(metadata, config, cache_dir=args.cache_dir, return_report=True)
     print(f"{report.features.shape[0]} clips -> features of shape {report.features.shape[1:]}; "
@@ -49,6 +50,8 @@ def cmd_train(args):
         overrides["epochs"] = args.epochs
     if args.precision is not None:
         overrides["precision"] = args.precision
+    if args.linear_c is not None:
+        overrides["linear_c"] = args.linear_c
     config = preset_config(args.preset, args.model, **overrides)
     metadata = load_or_download(args.data_dir)
     split = make_split(metadata, args.protocol, seed=args.seed, fold=args.fold)
@@ -154,6 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="with --kind whisper: base, small, or a faster-whisper model folder")
     features.add_argument("--layer", type=int, nargs="+", default=[2, 3, 4],
                           help="with --kind whisper: hidden states to keep, 0 (stem) to 6 (last of base)")
+    features.add_argument("--pad-to-30s", action="store_true",
+                          help="with --kind whisper: encode each clip padded to 30 s, as Whisper transcribes "
+                               "(about 14x the work)")
     features.add_argument("--cache-dir", type=Path, default=None,
                           help="where cached features go; default: $RAVDESS_TF_CACHE, else ./data/cache")
     features.set_defaults(run=cmd_features)
@@ -175,6 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--preset", choices=tuple(PRESETS), default="quick", help=preset_help)
     train.add_argument("--epochs", type=int, default=None, help="override the preset's most epochs")
     train.add_argument("--precision", choices=PRECISIONS, default=None, help="Keras dtype policy")
+    train.add_argument("--linear-c", type=float, default=None,
+                       help="--preset whisper, model pooled: the logistic regression's C instead of choosing "
+                            "it on validation (needed with --protocol all)")
     train.add_argument("--seed", type=int, default=0, help="random seed (split of 'paper', weights, batches)")
     train.add_argument("--run-dir", type=Path, default=None,
                        help="run folder; default runs/PRESET/MODEL-PROTOCOL[-foldK]. An unfinished run "

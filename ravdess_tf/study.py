@@ -197,7 +197,7 @@ def write_results(runs_dir, preset: str, results_dir, figures_dir, command: str 
                     figure, figures_dir / f"history_{label}_{protocol}.png")
     written["comparison_figure"] = save_figure(plot_comparison(comparison), figures_dir / "comparison.png")
     written["readme"] = results_dir / "README.md"
-    _write_readme(written["readme"], preset, metrics, comparison, figures_dir, command)
+    _write_readme(written["readme"], preset, metrics, comparison, figures_dir, command, extra_presets)
     return written
 
 
@@ -217,8 +217,9 @@ them beside the `paper` rows, and read the actor-independent rows for new speake
 """
 
 
-def _write_readme(path: Path, preset: str, metrics, comparison, figures_dir: Path, command: str) -> None:
-    table = comparison[["model", "protocol", "runs", "accuracy", "precision_macro", "recall_macro", "f1_macro",
+def _write_readme(path: Path, preset: str, metrics, comparison, figures_dir: Path, command: str,
+                  extra_presets=()) -> None:
+    table = comparison[["model", "features", "protocol", "runs", "accuracy", "precision_macro", "recall_macro", "f1_macro",
                         "f1_macro_std", "paper_accuracy", "paper_precision", "paper_recall", "paper_f1"]]
     first = metrics.iloc[0]
     hours = metrics["train_seconds"].sum() / 3600
@@ -229,6 +230,8 @@ def _write_readme(path: Path, preset: str, metrics, comparison, figures_dir: Pat
         "",
         PRESETS[preset]["description"],
         "",
+        *[f"Rows of preset `{name}` (their `features` column says so): {PRESETS[name]['description']}\n"
+          for name in extra_presets],
         f"Made by: `{command or 'ravdess-tf study --preset ' + preset}`",
         f"Machine: {first['device']}, Keras backend `{first['backend']}`, Python {platform.python_version()}. "
         f"Training time of the runs here: {hours:.2f} hours in all.",

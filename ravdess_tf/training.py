@@ -74,6 +74,9 @@ class TrainConfig:
     #: optimizer="lbfgs" only: once the L2 strength is chosen on validation, fit
     #: again on training + validation clips (more speakers; test never seen).
     refit: bool = False
+    #: optimizer="lbfgs" only: use this C instead of choosing one on validation
+    #: (for a final model on all actors, take the C that cross-validation chose).
+    linear_c: float | None = None
 
     def __post_init__(self):
         for name in ("epochs", "batch_size", "patience"):
@@ -84,6 +87,8 @@ class TrainConfig:
             raise ParameterError(f"TrainConfig.learning_rate must be positive, got {self.learning_rate!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ParameterError(f"TrainConfig.optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        if self.linear_c is not None and not (isinstance(self.linear_c, (int, float)) and self.linear_c > 0):
+            raise ParameterError(f"TrainConfig.linear_c must be a positive number or None, got {self.linear_c!r}")
         if self.precision not in PRECISIONS:
             raise ParameterError(f"TrainConfig.precision must be one of {PRECISIONS}, got {self.precision!r}")
 
@@ -355,7 +360,8 @@ def _fit_linear(model_name, config, feature_config, features, labels, normalizer
         return scaler, regression.fit(scaler.transform(x), y)
 
     history = []
-    for C in LINEAR_C_GRID if "validation" in stats else LINEAR_C_GRID[:0]:
+    grid = () if config.linear_c is not None or "validation" not in stats else LINEAR_C_GRID
+    for C in grid:
         scaler, regression = fit(C, stats["train"], labels["train"])
         predicted = regression.predict(scaler.transform(stats["validation"]))
         history.append({"epoch": len(history), "C": C,
@@ -367,8 +373,11 @@ def _fit_linear(model_name, config, feature_config, features, labels, normalizer
             print(f"C={C:g}: validation macro-F1 {history[-1]['val_macro_f1']:.3f}", flush=True)
     if history:
         best = max(history, key=lambda row: row["val_macro_f1"])
-    else:  # a final model without validation: the middle of the grid
-        best = {"epoch": 0, "C": LINEAR_C_GRID[len(LINEAR_C_GRID) // 2], "val_macro_f1": None}
+    elif config.linear_c is not None:
+        best = {"epoch": 0, "C": config.linear_c, "val_macro_f1": None}
+    else:
+        raise ParameterError("optimizer='lbfgs' without validation clips needs linear_c (--linear-c): the C "
+                             "to use, e.g. the one cross-validation chose")
     x, y = stats["train"], labels["train"]
     if config.refit and "validation" in stats:
         x, y = np.concatenate([x, stats["validation"]]), np.concatenate([y, labels["validation"]])

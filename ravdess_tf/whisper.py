@@ -20,9 +20,10 @@ The encoder is rebuilt here in Keras (two 1-D convolutions, sinusoidal
 positions, pre-norm self-attention blocks) rather than run by CTranslate2:
 CTranslate2 returns only the last layer, and the middle layers are the ones
 that carry emotion best; a Keras model also runs under any backend and can
-be fine-tuned on a GPU. KerasHub's Whisper backbone is not used because it
-loads Hugging Face checkpoints only, and its import pulls in more than this
-needs. :func:`ravdess_tf.whisper` is checked against
+be fine-tuned on a GPU. KerasHub's ``WhisperBackbone`` is not used: it
+bundles the decoder and reads its own presets or Hugging Face checkpoints,
+so mapping CTranslate2 tensors into it would take as much code as the
+encoder below, plus a dependency. The Keras encoder is checked against
 ``ctranslate2.models.Whisper.encode`` in the tests.
 """
 from __future__ import annotations
@@ -155,9 +156,14 @@ def _package_folder(package: str) -> Path | None:
 
 
 def default_whisper_cache() -> Path:
-    from .features import default_cache_dir
+    """``$RAVDESS_TF_CACHE/whisper`` if set, else ``~/.cache/ravdess_tf/whisper``.
 
-    return default_cache_dir() / "whisper"
+    A per-user folder rather than the project's ``data/cache``: ``predict``
+    runs from any folder, and the 145 MB checkpoint should be joined once.
+    """
+    if os.environ.get("RAVDESS_TF_CACHE"):
+        return Path(os.environ["RAVDESS_TF_CACHE"]).expanduser() / "whisper"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser() / "ravdess_tf" / "whisper"
 
 
 def locate_model(model: str | os.PathLike = "base", *, cache_dir: str | os.PathLike | None = None,
@@ -170,7 +176,7 @@ def locate_model(model: str | os.PathLike = "base", *, cache_dir: str | os.PathL
         ``"base"`` or ``"small"``, or the path of a faster-whisper model folder.
     cache_dir : path or None
         Where joined or downloaded checkpoints are kept; ``None`` means
-        ``<feature cache>/whisper`` (``$RAVDESS_TF_CACHE/whisper``).
+        :func:`default_whisper_cache`.
     download : bool
         Try the Hugging Face hub (through faster-whisper) when nothing local is found.
 

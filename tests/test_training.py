@@ -79,6 +79,7 @@ def test_lbfgs_linear_head_is_the_logistic_regression(split, tmp_path):
     ({"optimizer": "rmsprop"}, "optimizer must be one of"),
     ({"precision": "float8"}, "precision must be one of"),
     ({"learning_rate": 0}, "learning_rate must be positive"),
+    ({"linear_c": -1.0}, "linear_c must be a positive number"),
 ])
 def test_train_config_rejects(kwargs, message):
     with pytest.raises(ParameterError, match=message):

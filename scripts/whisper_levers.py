@@ -1,0 +1,188 @@
+"""Levers on the frozen Whisper-base front-end, 6-fold actor cross-validation.
+
+Every row is a linear head (multinomial logistic regression on the mean and
+standard deviation over frames of the chosen hidden states, standardised, 
+class-balanced), as ``ravdess-tf study --preset whisper`` fits it. Every
+choice (C, layers, input, ensemble weight) is made on the validation actors
+of each fold, averaged over the six folds; test actors only report. Writes
+``results/whisper_levers.csv`` and prints a Markdown table.
+
+    python scripts/whisper_levers.py [--data-dir ../shared/ravdess]
+    python scripts/whisper_levers.py --padded    # then the costly padded input, appended
+
+Needs ``pip install "ravdess-tf[whisper]"``; the hidden states come from the
+feature cache (``ravdess-tf features --kind whisper`` fills it; the whole-clip
+input is encoded here once, about 8 minutes on 2 cores, and cached).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, f1_score
+from sklearn.preprocessing import StandardScaler
+
+import ravdess_tf
+from ravdess_tf.atomic import save_array, write_csv
+from ravdess_tf.features import FeatureConfig, default_cache_dir, extract_features
+from ravdess_tf.splits import actor_folds
+from ravdess_tf.training import LINEAR_C_GRID
+
+
+def pooled_stats(states: np.ndarray) -> np.ndarray:
+    """(clips, width, frames) -> (clips, 2 width): mean and standard deviation over frames."""
+    return np.concatenate([states.mean(axis=2), states.std(axis=2)], axis=1)
+
+
+def cropped_stats(metadata, layer: int, **fields) -> np.ndarray:
+    return pooled_stats(extract_features(metadata, FeatureConfig(kind="whisper", layer=layer, **fields),
+                                         progress=False))
+
+
+def whole_clip_stats(metadata, cache: Path) -> np.ndarray:
+    """(layers, clips, 2 width) pooled states of each whole clip, unpadded (no crop)."""
+    from ravdess_tf import whisper
+    from ravdess_tf.features import load_audio
+
+    if cache.is_file():
+        return np.load(cache)
+    embedder = whisper.WhisperEmbedder("base")
+    stats = np.zeros((embedder.num_layers + 1, len(metadata), 1024), np.float32)
+    for row, path in enumerate(metadata["path"]):
+        states = embedder(load_audio(path)[None], range(embedder.num_layers + 1))
+        stats[:, row] = np.concatenate([states[:, 0].mean(axis=1), states[:, 0].std(axis=1)], axis=1)
+    save_array(cache, stats)
+    return stats
+
+
+def fit(C, x, y):
+    scaler = StandardScaler().fit(x)
+    return scaler, LogisticRegression(C=C, max_iter=5000, class_weight="balanced", random_state=0).fit(
+        scaler.transform(x), y)
+
+
+def cross_validate(x, y, folds):
+    """Per C: validation macro-F1 per fold, validation probabilities, and test probabilities of every
+    clip (each tested once) from the head fitted on training actors and, refit, on training + validation."""
+    validation = {C: [] for C in LINEAR_C_GRID}
+    validation_probabilities = {C: np.zeros((len(y), 8)) for C in LINEAR_C_GRID}
+    test_probabilities = {refit: {C: np.zeros((len(y), 8)) for C in LINEAR_C_GRID} for refit in (False, True)}
+    for fold in folds:
+        train, val, test = fold["train"], fold["validation"], fold["test"]
+        for C in LINEAR_C_GRID:
+            scaler, model = fit(C, x[train], y[train])
+            probabilities = model.predict_proba(scaler.transform(x[val]))
+            validation_probabilities[C][val] = probabilities  # each clip validates in one fold
+            validation[C].append(f1_score(y[val], probabilities.argmax(axis=1), average="macro"))
+            test_probabilities[False][C][test] = model.predict_proba(scaler.transform(x[test]))
+            both = np.concatenate([train, val])
+            scaler, model = fit(C, x[both], y[both])
+            test_probabilities[True][C][test] = model.predict_proba(scaler.transform(x[test]))
+    return validation, test_probabilities, validation_probabilities
+
+
+def fold_scores(probabilities, y, folds):
+    predicted = probabilities.argmax(axis=1)
+    f1 = [f1_score(y[f["test"]], predicted[f["test"]], average="macro") for f in folds]
+    accuracy = [accuracy_score(y[f["test"]], predicted[f["test"]]) for f in folds]
+    return np.mean(f1), np.std(f1), np.mean(accuracy)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", default=os.environ.get("RAVDESS_ROOT", "../shared/ravdess"))
+    parser.add_argument("--logmel-runs", default="runs/full",
+                        help="log-mel actor_cv runs to ensemble with (their predictions_*.csv)")
+    parser.add_argument("--out", default="results/whisper_levers.csv")
+    parser.add_argument("--padded", action="store_true",
+                        help="only the input padded to 30 s (encodes every clip again: about 14x the work), "
+                             "appended to --out")
+    args = parser.parse_args()
+
+    start = time.perf_counter()
+    metadata = ravdess_tf.load_metadata(args.data_dir)
+    y = metadata["emotion_id"].to_numpy()
+    folds = [{name: metadata.index.get_indexer(part.index) for name, part in split.items()}
+             for split in actor_folds(metadata)]
+    cropped = {layer: cropped_stats(metadata, layer) for layer in range(7)}
+    whole = whole_clip_stats(metadata, default_cache_dir() / "whisper-base-whole-clip-pooled.npy")
+
+    rows, kept = [], {}
+
+    def lever(name, x):
+        validation, test, val_probs = cross_validate(x, y, folds)
+        C = max(LINEAR_C_GRID, key=lambda c: np.mean(validation[c]))  # one C for all folds, on validation
+        for refit in (False, True):
+            f1, f1_std, accuracy = fold_scores(test[refit][C], y, folds)
+            rows.append({"lever": name, "refit_on_validation": refit, "C": C,
+                         "validation_f1_macro": round(float(np.mean(validation[C])), 4),
+                         "test_f1_macro": round(f1, 4), "test_f1_macro_std": round(f1_std, 4),
+                         "test_accuracy": round(accuracy, 4), "command": "python scripts/whisper_levers.py"})
+            kept[(name, refit)] = (test[refit][C], val_probs[C])
+            print(rows[-1], flush=True)
+
+    def stack(stats, layers):
+        return np.concatenate([stats[layer] for layer in layers], axis=1)
+
+    if args.padded:  # the costly lever alone, appended to the table of the others
+        lever("3 s centred crop padded to 30 s, layers 2+3+4",
+              np.concatenate([cropped_stats(metadata, L, pad_to_30s=True) for L in (2, 3, 4)], axis=1))
+        table = pd.concat([pd.read_csv(args.out), pd.DataFrame(rows)], ignore_index=True)
+        write_csv(args.out, table.drop_duplicates("lever refit_on_validation".split(), keep="last"))
+        return
+
+    lever("whole clip, layers 2+3+4", stack(whole, (2, 3, 4)))
+    lever("3 s centred crop, layers 2+3+4", stack(cropped, (2, 3, 4)))
+    for layers in [(6,), (4,), (3, 4), (2, 3, 4, 5), (1, 2, 3, 4), (0, 1, 2, 3, 4, 5, 6)]:
+        lever(f"3 s centred crop, layers {'+'.join(map(str, layers))}", stack(cropped, layers))
+    for layers in [(6,), (4,)]:
+        lever(f"whole clip, layers {'+'.join(map(str, layers))}", stack(whole, layers))
+    for fields, label in (({"duration": 4.0}, "4 s centred crop"), ({"trim_silence": True}, "silence trimmed, 3 s")):
+        lever(f"{label}, layers 2+3+4", np.concatenate([cropped_stats(metadata, L, **fields) for L in (2, 3, 4)],
+                                                       axis=1))
+
+    # Ensembles with the log-mel models of the full study: probabilities averaged with a weight
+    # chosen on validation actors (the non-refit head's validation predictions).
+    logmel_runs = Path(args.logmel_runs)
+    for model in ("transformer", "lstm"):
+        paths = [logmel_runs / f"{model}-actor_cv-fold{k}" for k in range(6)]
+        if not all((p / "predictions_test.csv").is_file() for p in paths):
+            continue
+        logmel_test, logmel_val = np.zeros((len(y), 8)), np.zeros((len(y), 8))
+        position = pd.Series(np.arange(len(metadata)), index=metadata["path"].map(lambda p: Path(p).name))
+        for path in paths:
+            for part, target in (("test", logmel_test), ("validation", logmel_val)):
+                table = pd.read_csv(path / f"predictions_{part}.csv")
+                rows_of = position[table["path"].map(lambda p: Path(p).name)].to_numpy()
+                target[rows_of] = table[list(ravdess_tf.EMOTIONS)].to_numpy()
+        for base in ("whole clip, layers 2+3+4", "3 s centred crop, layers 2+3+4"):
+            whisper_test, _ = kept[(base, True)]
+            _, whisper_val = kept[(base, False)]
+            weights = np.linspace(0, 1, 11)
+
+            def validation_f1(w):
+                return np.mean([f1_score(y[f["validation"]], (w * whisper_val + (1 - w) * logmel_val)[
+                    f["validation"]].argmax(axis=1), average="macro") for f in folds])
+
+            w = max(weights, key=validation_f1)
+            f1, f1_std, accuracy = fold_scores(w * whisper_test + (1 - w) * logmel_test, y, folds)
+            rows.append({"lever": f"{base}, refit, + log-mel {model} (weight {1 - w:.1f})",
+                         "refit_on_validation": True, "C": None,
+                         "validation_f1_macro": round(float(validation_f1(w)), 4), "test_f1_macro": round(f1, 4),
+                         "test_f1_macro_std": round(f1_std, 4), "test_accuracy": round(accuracy, 4),
+                         "command": "python scripts/whisper_levers.py"})
+            print(rows[-1], flush=True)
+
+    table = pd.DataFrame(rows)
+    write_csv(args.out, table)
+    print(f"\n{len(rows)} levers in {time.perf_counter() - start:.0f} s -> {args.out}")
+
+
+if __name__ == "__main__":
+    main()
