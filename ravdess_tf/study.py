@@ -192,6 +192,8 @@ def write_results(runs_dir, preset: str, results_dir, figures_dir, command: str 
             if result["protocol"] == protocol and result["fold"] in ("test", 0):
                 label = _label(result, preset)
                 history = pd.read_csv(result["run_dir"] / "history.csv")
+                if "loss" not in history:  # a linear head fitted exactly: no epochs, one row per C
+                    continue
                 figure = plot_history(history, title=f"{label}, {protocol} protocol")
                 written[f"history {label} {protocol}"] = save_figure(
                     figure, figures_dir / f"history_{label}_{protocol}.png")
