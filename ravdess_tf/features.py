@@ -78,8 +78,9 @@ class FeatureConfig:
     whisper_model: str = "base"
     #: ``kind="whisper"``: which hidden states, 0 (convolutional stem) to the last
     #: block; several are stacked along the feature axis. Layers 2-4 of base's 6
-    #: scored best on validation actors (results/whisper.md): the middle of the
-    #: encoder keeps more of how a thing is said than its top, which serves transcription.
+    #: tied with 2-5 for the best validation-actor score and are smaller
+    #: (results/whisper.md): the middle of the encoder keeps more of how a thing
+    #: is said than its top, which serves transcription.
     layer: int | tuple = (2, 3, 4)
     #: ``kind="whisper"``: encode each clip padded to 30 s as Whisper does when
     #: transcribing (14x the work) instead of the clip alone.

@@ -182,16 +182,18 @@ def test_middle_layer_shape_and_normalisation(real_metadata, embedder):
 @needs_extra
 @pytest.mark.realdata
 def test_pooled_head_learns_on_real_clips(real_metadata, tmp_path):
-    """A linear head on layers 2-4 of 64 clips, trained with the library's train(), beats chance on them."""
+    """The whisper preset's linear head, trained with the library's train() on two actors, beats
+    chance (0.125) clearly on an actor it has never heard."""
     from ravdess_tf.training import preset_config, train
 
-    clips = real_metadata[real_metadata["actor"].isin([1, 2])]
-    split = {"train": clips, "validation": clips.iloc[:16], "test": clips.iloc[16:48]}
-    config = preset_config("whisper", "pooled", epochs=8, patience=8)
-    result = train("pooled", split, config, run_dir=tmp_path / "run", cache_dir=tmp_path / "cache", verbose=0)
+    def actors(*numbers):
+        return real_metadata[real_metadata["actor"].isin(numbers)]
+
+    split = {"train": actors(1, 2), "validation": actors(3), "test": actors(4)}
+    result = train("pooled", split, preset_config("whisper", "pooled"), run_dir=tmp_path / "run",
+                   cache_dir=tmp_path / "cache", verbose=0)
     assert result["features"] == "whisper-base-L2+3+4"
-    # Seen clips, inference mode: a linear head on these embeddings separates them well.
-    assert result["test"]["accuracy"] > 0.5
+    assert result["test"]["accuracy"] > 0.3
 
 
 @needs_extra
