@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import json
 import os
 import shutil
 import struct
@@ -355,6 +354,11 @@ def _positions_layer_class():
         def call(self, inputs):
             frames = keras.ops.shape(inputs)[1]
             return inputs + keras.ops.cast(self.encodings[:frames], inputs.dtype)
+
+        def compute_output_shape(self, input_shape):
+            # Stated, not traced: with a variable frame count the symbolic trace
+            # would slice the table to an unknown length (JAX rejects it).
+            return input_shape
 
         def get_config(self):
             return {**super().get_config(), "max_frames": self.max_frames}

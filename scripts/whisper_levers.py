@@ -8,7 +8,7 @@ of each fold, averaged over the six folds; test actors only report. Writes
 ``results/whisper_levers.csv`` and prints a Markdown table.
 
     python scripts/whisper_levers.py [--data-dir ../shared/ravdess]
-    python scripts/whisper_levers.py --padded    # then the costly padded input, appended
+    python scripts/whisper_levers.py --part padded    # then the costly padded input, merged in
 
 Needs ``pip install "ravdess-tf[whisper]"``; the hidden states come from the
 feature cache (``ravdess-tf features --kind whisper`` fills it; the whole-clip
@@ -100,9 +100,10 @@ def main() -> None:
     parser.add_argument("--logmel-runs", default="runs/full",
                         help="log-mel actor_cv runs to ensemble with (their predictions_*.csv)")
     parser.add_argument("--out", default="results/whisper_levers.csv")
-    parser.add_argument("--padded", action="store_true",
-                        help="only the input padded to 30 s (encodes every clip again: about 14x the work), "
-                             "appended to --out")
+    parser.add_argument("--part", choices=("all", "ensembles", "padded"), default="all",
+                        help="all: every lever but the padded input; ensembles: only the two base levers and "
+                             "their ensembles; padded: only the input padded to 30 s (encodes every clip "
+                             "again, about 14x the work). Rows are merged into --out as they come")
     args = parser.parse_args()
 
     start = time.perf_counter()
@@ -114,6 +115,13 @@ def main() -> None:
     whole = whole_clip_stats(metadata, default_cache_dir() / "whisper-base-whole-clip-pooled.npy")
 
     rows, kept = [], {}
+    previous = pd.read_csv(args.out) if Path(args.out).is_file() and args.part != "all" else None
+
+    def save():
+        """Merge the rows so far into --out (a lever run again replaces its old row)."""
+        table = pd.concat([previous, pd.DataFrame(rows)], ignore_index=True) if previous is not None \
+            else pd.DataFrame(rows)
+        write_csv(args.out, table.drop_duplicates(["lever", "refit_on_validation"], keep="last"))
 
     def lever(name, x):
         validation, test, val_probs = cross_validate(x, y, folds)
@@ -126,24 +134,25 @@ def main() -> None:
                          "test_accuracy": round(accuracy, 4), "command": "python scripts/whisper_levers.py"})
             kept[(name, refit)] = (test[refit][C], val_probs[C])
             print(rows[-1], flush=True)
+        save()
 
     def stack(stats, layers):
         return np.concatenate([stats[layer] for layer in layers], axis=1)
 
-    if args.padded:  # the costly lever alone, appended to the table of the others
+    if args.part == "padded":
         lever("3 s centred crop padded to 30 s, layers 2+3+4",
               np.concatenate([cropped_stats(metadata, L, pad_to_30s=True) for L in (2, 3, 4)], axis=1))
-        table = pd.concat([pd.read_csv(args.out), pd.DataFrame(rows)], ignore_index=True)
-        write_csv(args.out, table.drop_duplicates("lever refit_on_validation".split(), keep="last"))
         return
 
     lever("whole clip, layers 2+3+4", stack(whole, (2, 3, 4)))
     lever("3 s centred crop, layers 2+3+4", stack(cropped, (2, 3, 4)))
-    for layers in [(6,), (4,), (3, 4), (2, 3, 4, 5), (1, 2, 3, 4), (0, 1, 2, 3, 4, 5, 6)]:
+    layer_sets = [(6,), (4,), (3, 4), (2, 3, 4, 5), (1, 2, 3, 4), (0, 1, 2, 3, 4, 5, 6)]
+    for layers in [] if args.part == "ensembles" else layer_sets:
         lever(f"3 s centred crop, layers {'+'.join(map(str, layers))}", stack(cropped, layers))
-    for layers in [(6,), (4,)]:
+    for layers in [] if args.part == "ensembles" else [(6,), (4,)]:
         lever(f"whole clip, layers {'+'.join(map(str, layers))}", stack(whole, layers))
-    for fields, label in (({"duration": 4.0}, "4 s centred crop"), ({"trim_silence": True}, "silence trimmed, 3 s")):
+    other_inputs = (({"duration": 4.0}, "4 s centred crop"), ({"trim_silence": True}, "silence trimmed, 3 s"))
+    for fields, label in () if args.part == "ensembles" else other_inputs:
         lever(f"{label}, layers 2+3+4", np.concatenate([cropped_stats(metadata, L, **fields) for L in (2, 3, 4)],
                                                        axis=1))
 
@@ -155,12 +164,11 @@ def main() -> None:
         if not all((p / "predictions_test.csv").is_file() for p in paths):
             continue
         logmel_test, logmel_val = np.zeros((len(y), 8)), np.zeros((len(y), 8))
-        position = pd.Series(np.arange(len(metadata)), index=metadata["path"].map(lambda p: Path(p).name))
+        position = pd.Series(np.arange(len(metadata)), index=metadata["clip_id"])
         for path in paths:
             for part, target in (("test", logmel_test), ("validation", logmel_val)):
                 table = pd.read_csv(path / f"predictions_{part}.csv")
-                rows_of = position[table["path"].map(lambda p: Path(p).name)].to_numpy()
-                target[rows_of] = table[list(ravdess_tf.EMOTIONS)].to_numpy()
+                target[position[table["clip_id"]].to_numpy()] = table[[f"p_{e}" for e in ravdess_tf.EMOTIONS]]
         for base in ("whole clip, layers 2+3+4", "3 s centred crop, layers 2+3+4"):
             whisper_test, _ = kept[(base, True)]
             _, whisper_val = kept[(base, False)]
@@ -179,9 +187,8 @@ def main() -> None:
                          "command": "python scripts/whisper_levers.py"})
             print(rows[-1], flush=True)
 
-    table = pd.DataFrame(rows)
-    write_csv(args.out, table)
-    print(f"\n{len(rows)} levers in {time.perf_counter() - start:.0f} s -> {args.out}")
+    save()
+    print(f"\n{len(rows)} rows in {time.perf_counter() - start:.0f} s -> {args.out}")
 
 
 if __name__ == "__main__":

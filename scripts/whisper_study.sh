@@ -30,4 +30,4 @@ cp runs/whisper/pooled-all/config.json runs/whisper/pooled-all/normalizer.json r
 #    costly one: input padded to 30 s (encodes every clip again, about 40 minutes here).
 python scripts/whisper_levers.py
 ravdess-tf features --kind whisper --pad-to-30s
-python scripts/whisper_levers.py --padded
+python scripts/whisper_levers.py --part padded
