@@ -1,6 +1,8 @@
 """The Whisper front-end: checkpoint parts, the Keras encoder against CTranslate2, features, a head, predict."""
+import contextlib
 import hashlib
 import importlib.util
+import io
 import json
 import os
 from pathlib import Path
@@ -138,7 +140,7 @@ def test_log_mel_cache_key_ignores_whisper_fields():
 # --------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def embedder(tmp_path_factory):
+def embedder():
     if not HAS_WHISPER_EXTRA:
         pytest.skip('needs pip install "ravdess-tf[whisper]"')
     return whisper.WhisperEmbedder("base", cache_dir=os.environ.get("RAVDESS_TF_CACHE") and
@@ -209,15 +211,10 @@ def test_predict_with_bundled_whisper_model(tmp_path):
     stereo = np.stack([tone, tone + 0.01 * rng.standard_normal(len(t))], axis=1).astype(np.float32)
     path = tmp_path / "stereo.wav"
     soundfile.write(path, stereo, 44_100)
-    out = tmp_path / "out.json"
-    import contextlib
-    import io
-
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
-        cli.main(["predict", str(path), "--pretrained", "whisper", "--json"])
+        assert cli.main(["predict", str(path), "--pretrained", "whisper", "--json"]) == 0
     rows = json.loads(buffer.getvalue())
-    out.write_text(buffer.getvalue())
     assert len(rows) == 1 and rows[0]["path"] == str(path)
     probabilities = [rows[0][name] for name in
                      ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")]
