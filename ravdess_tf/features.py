@@ -151,7 +151,7 @@ class FeatureConfig:
 
     @property
     def num_features(self) -> int:
-        """Rows of the feature array: mel bands, or MFCCs (x3 with deltas)."""
+        """Rows of the feature array: mel bands, MFCCs (x3 with deltas), or Whisper width x layers."""
         if self.kind == "logmel":
             return self.n_mels
         if self.kind == "whisper":
