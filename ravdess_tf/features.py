@@ -132,7 +132,9 @@ class FeatureConfig:
             return f"logmel{self.n_mels}"
         if self.kind == "mfcc":
             return f"mfcc{self.n_mfcc}"
-        model = self.whisper_model if self.whisper_model in ("base", "small") else Path(self.whisper_model).name
+        from .whisper import WHISPER_MODELS
+
+        model = self.whisper_model if self.whisper_model in WHISPER_MODELS else Path(self.whisper_model).name
         return f"whisper-{model}-L{'+'.join(map(str, self.layers))}" + ("-pad30" if self.pad_to_30s else "")
 
     @property

@@ -157,7 +157,7 @@ def write_results(runs_dir, preset: str, results_dir, figures_dir, command: str 
         # Test predictions go with the tables, for significance tests without the runs.
         prefix = "" if result["preset"] == preset else f"{result['preset']}-"
         write_csv(results_dir / "predictions" / f"{prefix}{run_dir.name}.csv", table)
-        predictions.setdefault((label, result["protocol"]), []).append(table)
+        predictions.setdefault((order[result["model"]], label, result["protocol"]), []).append(table)
         for by in ("intensity", "gender"):
             part = breakdown(table, by).rename(columns={by: "group"})
             part.insert(0, "by", by)
@@ -168,10 +168,7 @@ def write_results(runs_dir, preset: str, results_dir, figures_dir, command: str 
     written["breakdown"] = results_dir / "breakdown.csv"
     write_csv(written["breakdown"], pd.concat(breakdowns, ignore_index=True))
 
-    def model_order(label):
-        return order[label.split("-")[0]], label
-
-    for (model, protocol), tables in sorted(predictions.items(), key=lambda i: (model_order(i[0][0]), i[0][1])):
+    for (_, model, protocol), tables in sorted(predictions.items()):
         pooled = pd.concat(tables)  # cross-validation: every actor tested once
         per_class[f"{model} ({protocol})"] = per_class_report(pooled["emotion_id"], pooled["predicted_id"])["f1-score"]
         for normalize in (False, True):

@@ -328,6 +328,21 @@ def _batches(x, y, config: TrainConfig, training: bool, normalizer: Normalizer):
     return ArrayBatches(x, y, **kwargs)
 
 
+def fit_logistic_regression(x, y, C: float, *, balanced: bool = True, seed: int = 0):
+    """Standardise ``x`` (clips, values) and fit a multinomial logistic regression with inverse L2 strength C.
+
+    Returns the fitted ``(StandardScaler, LogisticRegression)``; ``balanced``
+    weights classes by inverse frequency.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler().fit(x)
+    regression = LogisticRegression(C=C, max_iter=5000, class_weight="balanced" if balanced else None,
+                                    random_state=seed)
+    return scaler, regression.fit(scaler.transform(x), y)
+
+
 def _fit_linear(model_name, config, feature_config, features, labels, normalizer, run_dir, verbose):
     """Fit the linear ``pooled`` head as a logistic regression and save it as a Keras model.
 
@@ -338,28 +353,23 @@ def _fit_linear(model_name, config, feature_config, features, labels, normalizer
     Each C of :data:`LINEAR_C_GRID` is one row of ``history.csv``.
     """
     import keras
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler
 
-    start = time.perf_counter()
-    keras.utils.set_random_seed(config.seed)
-    model = build_model(model_name, (*feature_config.shape, 1), len(EMOTIONS), **config.model_options)
     if model_name != "pooled" or config.model_options.get("pooling", "stats") != "stats" \
             or config.model_options.get("hidden_units", 0):
         raise ParameterError("optimizer='lbfgs' fits only the linear head: model 'pooled' with pooling='stats' "
                              "and hidden_units=0")
+    start = time.perf_counter()
+    keras.utils.set_random_seed(config.seed)
+    model = build_model(model_name, (*feature_config.shape, 1), len(EMOTIONS), **config.model_options)
     pooling = keras.Model(model.input, model.get_layer("pooled").output)
 
     def pooled(name):
         return pooling.predict(normalizer(features[name])[..., None], batch_size=64, verbose=0)
 
     stats = {name: pooled(name) for name in SPLIT_NAMES if len(labels[name])}
-    weighting = "balanced" if config.class_weights else None
 
     def fit(C, x, y):
-        scaler = StandardScaler().fit(x)
-        regression = LogisticRegression(C=C, max_iter=5000, class_weight=weighting, random_state=config.seed)
-        return scaler, regression.fit(scaler.transform(x), y)
+        return fit_logistic_regression(x, y, C, balanced=config.class_weights, seed=config.seed)
 
     history = []
     grid = () if config.linear_c is not None or "validation" not in stats else LINEAR_C_GRID

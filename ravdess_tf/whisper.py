@@ -576,6 +576,7 @@ def whisper_features(paths: list[str], config, *, cache_dir=None, on_error: str 
     from .exceptions import AudioError
     from .features import cache_key, load_clip
 
+    @functools.cache  # each key stats every clip's file
     def layer_cache(layer):
         return Path(cache_dir) / f"whisper-{cache_key(paths, replace(config, layer=layer))}.npy"
 
@@ -585,8 +586,9 @@ def whisper_features(paths: list[str], config, *, cache_dir=None, on_error: str 
             return (np.concatenate(stacked, axis=1).astype(np.float32), [None] * len(paths),
                     layer_cache(config.layers[0]))
 
-    embedder = WhisperEmbedder(config.whisper_model, pad_to_30s=config.pad_to_30s,
-                               cache_dir=None if cache_dir is None else Path(cache_dir) / "whisper")
+    # The checkpoint lives in default_whisper_cache(), wherever the features go,
+    # so that training and predict join the 145 MB once.
+    embedder = WhisperEmbedder(config.whisper_model, pad_to_30s=config.pad_to_30s)
     all_layers = list(range(embedder.num_layers + 1))
     if max(config.layers) > embedder.num_layers:
         raise ParameterError(f"This Whisper model has layers 0-{embedder.num_layers}, got layer={config.layer!r}")

@@ -25,15 +25,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score
-from sklearn.preprocessing import StandardScaler
 
 import ravdess_tf
 from ravdess_tf.atomic import save_array, write_csv
 from ravdess_tf.features import FeatureConfig, default_cache_dir, extract_features
 from ravdess_tf.splits import actor_folds
-from ravdess_tf.training import LINEAR_C_GRID
+from ravdess_tf.training import LINEAR_C_GRID, fit_logistic_regression
 
 
 def pooled_stats(states: np.ndarray) -> np.ndarray:
@@ -62,12 +60,6 @@ def whole_clip_stats(metadata, cache: Path) -> np.ndarray:
     return stats
 
 
-def fit(C, x, y):
-    scaler = StandardScaler().fit(x)
-    return scaler, LogisticRegression(C=C, max_iter=5000, class_weight="balanced", random_state=0).fit(
-        scaler.transform(x), y)
-
-
 def cross_validate(x, y, folds):
     """Per C: validation macro-F1 per fold, validation probabilities, and test probabilities of every
     clip (each tested once) from the head fitted on training actors and, refit, on training + validation."""
@@ -77,13 +69,13 @@ def cross_validate(x, y, folds):
     for fold in folds:
         train, val, test = fold["train"], fold["validation"], fold["test"]
         for C in LINEAR_C_GRID:
-            scaler, model = fit(C, x[train], y[train])
+            scaler, model = fit_logistic_regression(x[train], y[train], C)
             probabilities = model.predict_proba(scaler.transform(x[val]))
             validation_probabilities[C][val] = probabilities  # each clip validates in one fold
             validation[C].append(f1_score(y[val], probabilities.argmax(axis=1), average="macro"))
             test_probabilities[False][C][test] = model.predict_proba(scaler.transform(x[test]))
             both = np.concatenate([train, val])
-            scaler, model = fit(C, x[both], y[both])
+            scaler, model = fit_logistic_regression(x[both], y[both], C)
             test_probabilities[True][C][test] = model.predict_proba(scaler.transform(x[test]))
     return validation, test_probabilities, validation_probabilities
 

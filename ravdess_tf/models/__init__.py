@@ -28,6 +28,7 @@ _HEAD_MODULES = {"pooled": "pooled"}
 HEAD_NAMES = tuple(_HEAD_MODULES)
 #: Everything :func:`build_model` builds.
 ALL_MODELS = MODEL_NAMES + HEAD_NAMES
+_ALL_MODULES = {**_BUILDER_MODULES, **_HEAD_MODULES}
 
 
 #: Modules that define custom Keras layers; they must be imported before a saved model loads.
@@ -42,10 +43,9 @@ def register_custom_layers() -> None:
 
 def get_builder(name: str):
     """The ``build_<name>`` function of a registered model."""
-    modules = {**_BUILDER_MODULES, **_HEAD_MODULES}
-    if name not in modules:
+    if name not in _ALL_MODULES:
         raise ParameterError(f"Unknown model {name!r}; valid names: {', '.join(ALL_MODELS)}")
-    module = importlib.import_module(f"{__name__}.{modules[name]}")
+    module = importlib.import_module(f"{__name__}.{_ALL_MODULES[name]}")
     return getattr(module, f"build_{name}")
 
 
