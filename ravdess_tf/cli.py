@@ -52,6 +52,8 @@ def cmd_train(args):
         overrides["precision"] = args.precision
     if args.linear_c is not None:
         overrides["linear_c"] = args.linear_c
+    if args.speaker_norm:
+        overrides["speaker_normalization"] = True
     config = preset_config(args.preset, args.model, **overrides)
     metadata = load_or_download(args.data_dir)
     split = make_split(metadata, args.protocol, seed=args.seed, fold=args.fold)
@@ -184,6 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--linear-c", type=float, default=None,
                        help="--preset whisper, model pooled: the logistic regression's C instead of choosing "
                             "it on validation (needed with --protocol all)")
+    train.add_argument("--speaker-norm", action="store_true",
+                       help="standardise each actor's clips with that actor's own statistics, test actors "
+                            "included (unsupervised; needs at least 8 clips of every actor in every part)")
     train.add_argument("--seed", type=int, default=0, help="random seed (split of 'paper', weights, batches)")
     train.add_argument("--run-dir", type=Path, default=None,
                        help="run folder; default runs/PRESET/MODEL-PROTOCOL[-foldK]. An unfinished run "

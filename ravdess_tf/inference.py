@@ -14,7 +14,7 @@ import pandas as pd
 from .data import EMOTIONS
 from .exceptions import ParameterError
 from .features import FeatureConfig, SpectrogramExtractor
-from .pipeline import Normalizer
+from .pipeline import MIN_SPEAKER_CLIPS, Normalizer, normalize_per_speaker
 
 #: The small model shipped inside the package (see ravdess_tf/pretrained/README.md).
 PRETRAINED_DIR = Path(__file__).parent / "pretrained"
@@ -29,6 +29,8 @@ class EmotionPredictor:
     feature_config: FeatureConfig
     normalizer: Normalizer
     source: Path
+    #: Trained with per-speaker normalisation: the files of one call are taken as one speaker's.
+    speaker_normalization: bool = False
 
     @functools.cached_property
     def extractor(self):
@@ -42,6 +44,13 @@ class EmotionPredictor:
     def predict_proba(self, paths) -> np.ndarray:
         """Class probabilities, shape ``(files, 8)``, for audio files of any rate, length or channels."""
         features = np.stack([self.extractor.from_file(path) for path in paths])
+        if self.speaker_normalization:
+            if len(paths) < MIN_SPEAKER_CLIPS:
+                raise ParameterError(
+                    f"{self.source} normalises each speaker by their own clips: give at least "
+                    f"{MIN_SPEAKER_CLIPS} files of one speaker in one call (got {len(paths)}), or use a "
+                    "model trained without speaker normalisation")
+            features = normalize_per_speaker(features, np.zeros(len(features)))
         return np.asarray(self.model.predict(self.normalizer(features)[..., None], verbose=0), dtype=np.float64)
 
     def predict(self, paths) -> pd.DataFrame:
@@ -75,6 +84,7 @@ def load_run(run_dir: str | os.PathLike) -> EmotionPredictor:
         feature_config=FeatureConfig(**config["feature_config"]),
         normalizer=Normalizer.from_dict(json.loads((run_dir / "normalizer.json").read_text())),
         source=run_dir,
+        speaker_normalization=bool(config["train"].get("speaker_normalization", False)),
     )
 
 

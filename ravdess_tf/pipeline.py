@@ -57,6 +57,55 @@ def fit_normalizer(train_features: np.ndarray) -> Normalizer:
     return Normalizer(mean.astype(np.float32), np.maximum(std, 1e-6).astype(np.float32))
 
 
+#: Fewest clips of one speaker whose statistics :func:`normalize_per_speaker` trusts.
+MIN_SPEAKER_CLIPS = 8
+
+
+def normalize_per_speaker(features: np.ndarray, speakers) -> np.ndarray:
+    """Standardise each speaker's clips with that speaker's own per-band statistics.
+
+    Speaker normalisation: every band is centred and scaled by its mean and
+    standard deviation over all clips and frames *of the same speaker*, so
+    what remains is how a clip differs from that speaker's usual voice. It
+    needs no labels, but it does need several clips of every speaker,
+    including the test speakers (it adapts to them, unsupervised). On RAVDESS
+    each actor's clips cover the eight emotions evenly; a speaker heard only
+    in one mood gets statistics biased towards it.
+
+    Parameters
+    ----------
+    features : numpy.ndarray
+        Shape ``(clips, n_features, frames)``.
+    speakers : array-like
+        Shape ``(clips,)``: who speaks in each clip (e.g. the ``actor`` column).
+
+    Returns
+    -------
+    numpy.ndarray
+        float32, the shape of ``features``.
+
+    Raises
+    ------
+    ParameterError
+        If the lengths differ, or a speaker has fewer than
+        :data:`MIN_SPEAKER_CLIPS` clips.
+    """
+    features = _check_features(features)
+    speakers = np.asarray(speakers)
+    if speakers.shape != (len(features),):
+        raise ParameterError(f"speakers must give one speaker per clip: {len(features)} clips, "
+                             f"speakers of shape {speakers.shape}")
+    normalized = np.empty(features.shape, np.float32)
+    for speaker in np.unique(speakers):
+        clips = speakers == speaker
+        if clips.sum() < MIN_SPEAKER_CLIPS:
+            raise ParameterError(
+                f"speaker {speaker.item()!r} has {int(clips.sum())} clips; per-speaker normalisation needs at least "
+                f"{MIN_SPEAKER_CLIPS} clips of every speaker")
+        normalized[clips] = fit_normalizer(features[clips])(features[clips])
+    return normalized
+
+
 @dataclass(frozen=True)
 class AugmentConfig:
     """On-the-fly augmentation of standardised spectrograms in training."""

@@ -33,7 +33,7 @@ from .evaluation import compute_metrics
 from .exceptions import ParameterError
 from .features import FeatureConfig, extract_features
 from .models import ALL_MODELS, MODEL_NAMES, build_model, register_custom_layers
-from .pipeline import Normalizer, fit_normalizer
+from .pipeline import Normalizer, fit_normalizer, normalize_per_speaker
 from .splits import SPLIT_NAMES
 
 #: "lbfgs" fits the linear ``pooled`` head exactly, as a multinomial logistic
@@ -77,6 +77,11 @@ class TrainConfig:
     #: optimizer="lbfgs" only: use this C instead of choosing one on validation
     #: (for a final model on all actors, take the C that cross-validation chose).
     linear_c: float | None = None
+    #: Standardise every speaker's clips with that speaker's own statistics
+    #: (:func:`ravdess_tf.pipeline.normalize_per_speaker`), in training and at
+    #: test time: unsupervised adaptation to new speakers, which then need
+    #: several clips each (predict takes the files it is given as one speaker).
+    speaker_normalization: bool = False
 
     def __post_init__(self):
         for name in ("epochs", "batch_size", "patience"):
@@ -156,6 +161,17 @@ PRESETS = {
         },
     },
 }
+# The same Whisper recipe with each speaker's clips standardised by that speaker's own statistics
+# (unlabelled; at test time too): adaptation to new speakers, for when several clips of each are at hand.
+PRESETS["whisper-speaker-norm"] = {
+    **PRESETS["whisper"],
+    "description": (
+        "The `whisper` recipe, with every speaker's frames standardised by that speaker's own per-band "
+        "mean and standard deviation over all their clips (no labels; test speakers' statistics from their "
+        "test clips). Needs several clips of each speaker at prediction time; use it with the actor "
+        "protocols (the random split leaves few clips of a speaker in a part)."),
+    "train": {**PRESETS["whisper"]["train"], "speaker_normalization": True},
+}
 
 
 def preset_config(preset: str, model_name: str, **overrides) -> TrainConfig:
@@ -198,6 +214,11 @@ def describe_device() -> str:
         if gpus:
             return f"gpu:{tf.config.experimental.get_device_details(gpus[0]).get('device_name', 'GPU')}"
     return f"cpu:{os.cpu_count()} cores {platform.machine()}"
+
+
+def feature_tag(feature_config: FeatureConfig, config: TrainConfig) -> str:
+    """The ``features`` column of the results: the front-end's tag, ``+speaker-norm`` if speakers are normalised."""
+    return feature_config.tag + ("+speaker-norm" if config.speaker_normalization else "")
 
 
 def class_weights_for(labels: np.ndarray, num_classes: int = len(EMOTIONS)) -> dict[int, float]:
@@ -507,6 +528,9 @@ def train(
 
     feature_config = config.feature_config()
     features = _features_for_split(split, feature_config, cache_dir, progress=verbose > 0)
+    if config.speaker_normalization:  # each part on its own: test speakers' statistics come from test clips
+        features = {name: normalize_per_speaker(features[name], split[name]["actor"]) if len(split[name])
+                    else features[name] for name in SPLIT_NAMES}
     labels = {name: split[name]["emotion_id"].to_numpy(np.int32) for name in SPLIT_NAMES}
     normalizer = fit_normalizer(features["train"])
 
@@ -533,7 +557,7 @@ def train(
     selection = json.loads((run_dir / "selection.json").read_text())
     history = pd.read_csv(run_dir / "history.csv")
     results = {"model": model_name, **(description or {}), "backend": keras.backend.backend(),
-               "features": feature_config.tag, "device": describe_device(), "seed": config.seed, "epochs": int(len(history)),
+               "features": feature_tag(feature_config, config), "device": describe_device(), "seed": config.seed, "epochs": int(len(history)),
                "best_epoch": selection["best_epoch"], "train_seconds": round(selection["train_seconds"], 1),
                "parameters": int(best.count_params())}
     for name in ("validation", "test"):

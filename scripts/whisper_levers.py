@@ -10,6 +10,7 @@ of each fold, averaged over the six folds; test actors only report. Writes
     python scripts/whisper_levers.py [--data-dir ../shared/ravdess]
     python scripts/whisper_levers.py --part padded    # then the costly padded input, merged in
     python scripts/whisper_levers.py --part attention # the attention-pooling head, by gradient
+    python scripts/whisper_levers.py --part speaker   # per-speaker normalisation, and from how few clips
 
 Needs ``pip install "ravdess-tf[whisper]"``; the hidden states come from the
 feature cache (``ravdess-tf features --kind whisper`` fills it; the whole-clip
@@ -30,6 +31,7 @@ from sklearn.metrics import accuracy_score, f1_score
 import ravdess_tf
 from ravdess_tf.atomic import save_array, write_csv
 from ravdess_tf.features import FeatureConfig, default_cache_dir, extract_features
+from ravdess_tf.pipeline import fit_normalizer
 from ravdess_tf.splits import actor_folds
 from ravdess_tf.training import LINEAR_C_GRID, fit_logistic_regression
 
@@ -42,6 +44,22 @@ def pooled_stats(states: np.ndarray) -> np.ndarray:
 def cropped_stats(metadata, layer: int, **fields) -> np.ndarray:
     return pooled_stats(extract_features(metadata, FeatureConfig(kind="whisper", layer=layer, **fields),
                                          progress=False))
+
+
+def speaker_normalized_stats(metadata, reference: np.ndarray, layers=(2, 3, 4)) -> np.ndarray:
+    """Pooled states after standardising every actor's frames with the statistics of that actor's
+    ``reference`` clips (a boolean mask over the rows); with every clip as reference this is
+    :func:`ravdess_tf.pipeline.normalize_per_speaker`, as ``--preset whisper-speaker-norm`` uses it."""
+    actors = metadata["actor"].to_numpy()
+    stats = []
+    for layer in layers:
+        states = extract_features(metadata, FeatureConfig(kind="whisper", layer=layer), progress=False)
+        normalized = np.empty(states.shape, np.float32)
+        for actor in np.unique(actors):
+            clips = actors == actor
+            normalized[clips] = fit_normalizer(states[clips & reference])(states[clips])
+        stats.append(pooled_stats(normalized))
+    return np.concatenate(stats, axis=1)
 
 
 def whole_clip_stats(metadata, cache: Path) -> np.ndarray:
@@ -93,13 +111,15 @@ def main() -> None:
     parser.add_argument("--logmel-runs", default="runs/full",
                         help="log-mel actor_cv runs to ensemble with (their predictions_*.csv)")
     parser.add_argument("--out", default="results/whisper_levers.csv")
-    parser.add_argument("--part", choices=("all", "ensembles", "padded", "attention"), default="all",
+    parser.add_argument("--part", choices=("all", "ensembles", "padded", "attention", "speaker"), default="all",
                         help="all: every lever but the padded input; ensembles: only the two base levers and "
                              "their ensembles; padded: only the input padded to 30 s (encodes every clip "
                              "again, about 14x the work); attention: the attention-pooling head trained by "
-                             "gradient (AdamW, early stopping on validation; runs under runs/levers/). Rows are "
+                             "gradient (AdamW, early stopping on validation; runs under runs/levers/); speaker: per-speaker "
+                             "normalisation, with statistics from all, some, or only calm clips of each actor. Rows are "
                              "merged into --out as they come")
     args = parser.parse_args()
+    command = "python scripts/whisper_levers.py" + ("" if args.part == "all" else f" --part {args.part}")
 
     start = time.perf_counter()
     metadata = ravdess_tf.load_metadata(args.data_dir)
@@ -126,7 +146,7 @@ def main() -> None:
             rows.append({"lever": name, "refit_on_validation": refit, "C": C,
                          "validation_f1_macro": round(float(np.mean(validation[C])), 4),
                          "test_f1_macro": round(f1, 4), "test_f1_macro_std": round(f1_std, 4),
-                         "test_accuracy": round(accuracy, 4), "command": "python scripts/whisper_levers.py"})
+                         "test_accuracy": round(accuracy, 4), "command": command})
             kept[(name, refit)] = (test[refit][C], val_probs[C])
             print(rows[-1], flush=True)
         save()
@@ -155,6 +175,25 @@ def main() -> None:
                      "command": "python scripts/whisper_levers.py --part attention"})
         print(rows[-1], flush=True)
         save()
+        return
+
+    if args.part == "speaker":
+        # Every actor's frames standardised by that actor's own statistics (test actors by their test
+        # clips; no labels), then from how many clips those statistics must come, and what happens
+        # when a speaker is known only from calm speech (neutral and calm: 12 clips per actor).
+        everything = np.ones(len(metadata), bool)
+        lever("3 s centred crop, layers 2+3+4, per-speaker normalisation (all 60 clips of each actor)",
+              speaker_normalized_stats(metadata, everything))
+        rng = np.random.default_rng(0)
+        for count in (8, 16, 30):
+            reference = np.zeros(len(metadata), bool)
+            for actor in metadata["actor"].unique():
+                reference[rng.choice(np.flatnonzero(metadata["actor"] == actor), count, replace=False)] = True
+            lever(f"3 s centred crop, layers 2+3+4, per-speaker normalisation from {count} random clips "
+                  "of each actor", speaker_normalized_stats(metadata, reference))
+        lever("3 s centred crop, layers 2+3+4, per-speaker normalisation from each actor's neutral and calm "
+              "clips only", speaker_normalized_stats(metadata, metadata["emotion"].isin(["neutral", "calm"])
+                                                    .to_numpy()))
         return
 
     if args.part == "padded":

@@ -13,6 +13,10 @@ ravdess-tf study --preset whisper --protocols actor_cv actor paper --verbose 0
 # The small transformer head on the same frames (by gradient), for comparison.
 ravdess-tf study --preset whisper --models transformer --protocols actor actor_cv --verbose 0
 
+# The same linear head with per-speaker normalisation (each actor's clips standardised by that
+# actor's own statistics, test actors included, no labels): the actor protocols only.
+ravdess-tf study --preset whisper-speaker-norm --protocols actor_cv actor --verbose 0
+
 # 2. The bundled head: all 24 actors, with the C the cross-validation folds chose on their
 #    validation actors (the median of the six).
 C=$(python -c "

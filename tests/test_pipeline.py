@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from ravdess_tf.exceptions import ParameterError
-from ravdess_tf.pipeline import (ArrayBatches, AugmentConfig, Normalizer, augment_batch, fit_normalizer,
-                                 make_dataset)
+from ravdess_tf.pipeline import (MIN_SPEAKER_CLIPS, ArrayBatches, AugmentConfig, Normalizer, augment_batch,
+                                 fit_normalizer, make_dataset, normalize_per_speaker)
 
 
 @pytest.fixture
@@ -23,6 +23,25 @@ def test_normalizer_uses_training_statistics(arrays):
     assert Normalizer.from_dict(normalizer.to_dict()).mean.shape == (16, 1)
     shifted = normalizer(features + 5)
     assert shifted.mean() > 0.3  # other data is not re-centred on itself
+
+
+def test_normalize_per_speaker_removes_each_speakers_voice():
+    rng = np.random.default_rng(1)
+    voice = rng.normal(0, 1, (MIN_SPEAKER_CLIPS, 16, 30)).astype(np.float32)
+    # The second speaker says the same with a louder, differently coloured voice.
+    features = np.concatenate([voice, 3 * voice + np.arange(16)[None, :, None]])
+    speakers = np.repeat(["a", "b"], MIN_SPEAKER_CLIPS)
+    normalized = normalize_per_speaker(features, speakers)
+    np.testing.assert_allclose(normalized[:MIN_SPEAKER_CLIPS], normalized[MIN_SPEAKER_CLIPS:], atol=1e-4)
+    for speaker in ("a", "b"):
+        part = normalized[speakers == speaker]
+        assert np.allclose(part.mean(axis=(0, 2)), 0, atol=1e-4)
+        assert np.allclose(part.std(axis=(0, 2)), 1, atol=1e-3)
+    assert normalized.dtype == np.float32 and features[MIN_SPEAKER_CLIPS:].mean() > 5  # input untouched
+    with pytest.raises(ParameterError, match="speaker 'b' has 1 clips"):
+        normalize_per_speaker(features[:MIN_SPEAKER_CLIPS + 1], speakers[:MIN_SPEAKER_CLIPS + 1])
+    with pytest.raises(ParameterError, match="one speaker per clip"):
+        normalize_per_speaker(features, speakers[:3])
 
 
 def test_augment_batch_changes_copy_and_is_seeded(arrays):

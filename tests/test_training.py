@@ -163,3 +163,29 @@ def test_train_rejects_bad_split(split, tmp_path):
         train("lstm", {"train": split["train"]}, run_dir=tmp_path / "x")
     with pytest.raises(ParameterError, match="Unknown model"):
         train("cnn", split, run_dir=tmp_path / "x")
+
+
+def test_speaker_normalization_in_training_and_prediction(synthetic_root, tmp_path):
+    """Each part is normalised per actor; predicting one actor's files together gives the same probabilities."""
+    from ravdess_tf.inference import load_run
+
+    metadata = ravdess_tf.load_metadata(synthetic_root)
+    by_actor = {actor: metadata[metadata["actor"] == actor] for actor in (1, 2)}
+    split = {"train": by_actor[1], "validation": by_actor[2], "test": metadata.iloc[:0]}
+    config = TrainConfig(optimizer="lbfgs", speaker_normalization=True, features={"n_mels": 16, "hop_length": 1024})
+    run_dir = tmp_path / "speaker"
+    result = train("pooled", split, config, run_dir=run_dir, cache_dir=tmp_path / "cache", verbose=0)
+    assert result["features"].endswith("+speaker-norm")
+
+    predictor = load_run(run_dir)
+    assert predictor.speaker_normalization
+    saved = pd.read_csv(run_dir / "predictions_validation.csv")
+    predicted = predictor.predict(by_actor[2]["path"])
+    np.testing.assert_allclose(predicted[list(ravdess_tf.EMOTIONS)].to_numpy(),
+                               saved[[f"p_{e}" for e in ravdess_tf.EMOTIONS]].to_numpy(), atol=1e-4)
+    with pytest.raises(ParameterError, match="at least 8 files of one speaker"):
+        predictor.predict(by_actor[2]["path"][:3])
+
+    paper = ravdess_tf.make_split(metadata, "paper", seed=0)  # a few clips of each actor per part
+    with pytest.raises(ParameterError, match="per-speaker normalisation needs at least 8 clips"):
+        train("pooled", paper, config, run_dir=tmp_path / "paper", cache_dir=tmp_path / "cache", verbose=0)
