@@ -76,6 +76,14 @@ def test_bad_paths_and_options(argv, message, capsys, tmp_path, monkeypatch):
     assert message in capsys.readouterr().err
 
 
+def test_train_speaker_norm_on_a_split_with_few_clips_per_actor(synthetic_root, tmp_path, capsys):
+    code = main(["train", "--model", "lstm", "--protocol", "paper", "--preset", "quick", "--epochs", "1",
+                 "--speaker-norm", "--data-dir", str(synthetic_root), "--cache-dir", str(tmp_path / "cache"),
+                 "--run-dir", str(tmp_path / "run"), "--verbose", "0"])
+    assert code == 2
+    assert "per-speaker normalisation needs at least 8 clips" in capsys.readouterr().err
+
+
 def test_predict_with_a_folder_that_is_not_a_run(tmp_path, capsys):
     clip = write_tone(tmp_path / "a.wav", 1.0)
     assert main(["predict", str(clip), "--model", str(tmp_path)]) == 2
