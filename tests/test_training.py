@@ -30,6 +30,10 @@ def test_presets_build_every_model():
             assert config.feature_config().shape[0] >= 75  # InceptionV3's minimum
     assert set(PRESETS["full"]["models"]) >= set(ravdess_tf.MODEL_NAMES)
     assert preset_config("whisper", "pooled").optimizer == "lbfgs"
+    assert preset_config("whisper-speaker-norm", "pooled").speaker_normalization
+    assert not preset_config("whisper", "pooled").speaker_normalization
+    # Per-model overrides apply to their model only.
+    assert preset_config("full", "vgg16").learning_rate < preset_config("full", "resnet50").learning_rate
     with pytest.raises(ParameterError, match="Preset 'whisper' has no recipe for 'vgg16'"):
         preset_config("whisper", "vgg16")
 
