@@ -227,7 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict = commands.add_parser("predict", help="the emotion of audio files (WAV, FLAC, OGG; any rate)")
     predict.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="audio files")
     predict.add_argument("--model", type=Path, default=None, metavar="RUN_DIR",
-                         help="a run folder from `train`; default: a bundled model (--pretrained)")
+                         help="a run folder from `train`; default: a bundled model (--pretrained). A run "
+                              "trained with --speaker-norm takes all PATHs as one speaker's clips (at least 8)")
     from .inference import PRETRAINED
 
     predict.add_argument("--pretrained", choices=tuple(PRETRAINED), default="logmel",
