@@ -61,7 +61,7 @@ def fit_normalizer(train_features: np.ndarray) -> Normalizer:
 MIN_SPEAKER_CLIPS = 8
 
 
-def normalize_per_speaker(features: np.ndarray, speakers) -> np.ndarray:
+def normalize_per_speaker(features: np.ndarray, speakers, reference=None) -> np.ndarray:
     """Standardise each speaker's clips with that speaker's own per-band statistics.
 
     Speaker normalisation: every band is centred and scaled by its mean and
@@ -78,6 +78,9 @@ def normalize_per_speaker(features: np.ndarray, speakers) -> np.ndarray:
         Shape ``(clips, n_features, frames)``.
     speakers : array-like
         Shape ``(clips,)``: who speaks in each clip (e.g. the ``actor`` column).
+    reference : array-like of bool or None
+        Shape ``(clips,)``: the clips whose statistics describe their speaker
+        (e.g. only some of each speaker's clips); ``None`` means all.
 
     Returns
     -------
@@ -88,21 +91,25 @@ def normalize_per_speaker(features: np.ndarray, speakers) -> np.ndarray:
     ------
     ParameterError
         If the lengths differ, or a speaker has fewer than
-        :data:`MIN_SPEAKER_CLIPS` clips.
+        :data:`MIN_SPEAKER_CLIPS` reference clips.
     """
     features = _check_features(features)
     speakers = np.asarray(speakers)
+    reference = np.ones(len(features), bool) if reference is None else np.asarray(reference, bool)
     if speakers.shape != (len(features),):
         raise ParameterError(f"speakers must give one speaker per clip: {len(features)} clips, "
                              f"speakers of shape {speakers.shape}")
+    if reference.shape != (len(features),):
+        raise ParameterError(f"reference must give one flag per clip: {len(features)} clips, "
+                             f"reference of shape {reference.shape}")
     normalized = np.empty(features.shape, np.float32)
     for speaker in np.unique(speakers):
         clips = speakers == speaker
-        if clips.sum() < MIN_SPEAKER_CLIPS:
+        if (clips & reference).sum() < MIN_SPEAKER_CLIPS:
             raise ParameterError(
-                f"speaker {speaker.item()!r} has {int(clips.sum())} clips; per-speaker normalisation needs at least "
-                f"{MIN_SPEAKER_CLIPS} clips of every speaker")
-        normalized[clips] = fit_normalizer(features[clips])(features[clips])
+                f"speaker {speaker.item()!r} has {int((clips & reference).sum())} clips; per-speaker "
+                f"normalisation needs at least {MIN_SPEAKER_CLIPS} clips of every speaker")
+        normalized[clips] = fit_normalizer(features[clips & reference])(features[clips])
     return normalized
 
 

@@ -31,7 +31,7 @@ from sklearn.metrics import accuracy_score, f1_score
 import ravdess_tf
 from ravdess_tf.atomic import save_array, write_csv
 from ravdess_tf.features import FeatureConfig, default_cache_dir, extract_features
-from ravdess_tf.pipeline import fit_normalizer
+from ravdess_tf.pipeline import normalize_per_speaker
 from ravdess_tf.splits import actor_folds
 from ravdess_tf.training import LINEAR_C_GRID, fit_logistic_regression
 
@@ -48,18 +48,10 @@ def cropped_stats(metadata, layer: int, **fields) -> np.ndarray:
 
 def speaker_normalized_stats(metadata, reference: np.ndarray, layers=(2, 3, 4)) -> np.ndarray:
     """Pooled states after standardising every actor's frames with the statistics of that actor's
-    ``reference`` clips (a boolean mask over the rows); with every clip as reference this is
-    :func:`ravdess_tf.pipeline.normalize_per_speaker`, as ``--preset whisper-speaker-norm`` uses it."""
-    actors = metadata["actor"].to_numpy()
-    stats = []
-    for layer in layers:
-        states = extract_features(metadata, FeatureConfig(kind="whisper", layer=layer), progress=False)
-        normalized = np.empty(states.shape, np.float32)
-        for actor in np.unique(actors):
-            clips = actors == actor
-            normalized[clips] = fit_normalizer(states[clips & reference])(states[clips])
-        stats.append(pooled_stats(normalized))
-    return np.concatenate(stats, axis=1)
+    ``reference`` clips (a boolean mask over the rows), as ``--preset whisper-speaker-norm`` does with all."""
+    return np.concatenate([pooled_stats(normalize_per_speaker(
+        extract_features(metadata, FeatureConfig(kind="whisper", layer=layer), progress=False),
+        metadata["actor"], reference)) for layer in layers], axis=1)
 
 
 def whole_clip_stats(metadata, cache: Path) -> np.ndarray:
@@ -172,7 +164,7 @@ def main() -> None:
                      "refit_on_validation": False, "C": None,
                      "validation_f1_macro": round(float(np.mean(validation_f1)), 4), "test_f1_macro": round(f1, 4),
                      "test_f1_macro_std": round(f1_std, 4), "test_accuracy": round(accuracy, 4),
-                     "command": "python scripts/whisper_levers.py --part attention"})
+                     "command": command})
         print(rows[-1], flush=True)
         save()
         return
