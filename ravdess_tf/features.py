@@ -12,6 +12,7 @@ hazards of process pools.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -24,11 +25,12 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 import scipy.fft
+import scipy.sparse
 import soundfile
 import soxr
 from threadpoolctl import threadpool_limits
 
-from .atomic import save_array
+from .atomic import NpyRowWriter
 from .exceptions import AudioError, ParameterError
 
 #: Bump when the extraction code changes its output, so old caches are not reused.
@@ -283,7 +285,10 @@ class SpectrogramExtractor:
     """Turns one clip into features under a fixed :class:`FeatureConfig`.
 
     The window and the mel filter bank (librosa's Slaney mel basis) are built
-    once here rather than once per clip.
+    once here rather than once per clip. The filter bank is kept sparse: each
+    FFT bin feeds at most two triangular filters (504 of 128 x 257 weights are
+    non-zero at the defaults), and the sparse product took 34 us a clip here
+    against 150 us for the dense one.
     """
 
     def __init__(self, config: FeatureConfig):
@@ -291,23 +296,28 @@ class SpectrogramExtractor:
 
         self.config = config
         self.window = np.hanning(config.n_fft + 1)[:-1].astype(np.float32)  # periodic Hann
-        self.mel_basis = librosa.filters.mel(
+        self.mel_basis = scipy.sparse.csr_matrix(librosa.filters.mel(
             sr=config.sample_rate, n_fft=config.n_fft, n_mels=config.n_mels,
-            fmin=config.fmin, fmax=config.fmax, dtype=np.float32)
+            fmin=config.fmin, fmax=config.fmax, dtype=np.float32))
 
     def log_mel(self, audio: np.ndarray) -> np.ndarray:
         """Log-power mel spectrogram in dB, shape ``(n_mels, frames)``, float32."""
         n_fft, hop = self.config.n_fft, self.config.hop_length
-        padded = np.pad(audio, n_fft // 2)  # centred frames, zero padding (librosa's default)
+        # Centred frames with zero padding (librosa's default); float32 keeps the FFT single-precision.
+        padded = np.pad(np.asarray(audio, dtype=np.float32), n_fft // 2)
         frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop]
         # scipy's FFT, not NumPy's: on a batch of 188 float32 frames it is ~8x faster here.
         spectrum = scipy.fft.rfft(frames * self.window, axis=-1)
-        power = spectrum.real ** 2 + spectrum.imag ** 2
-        mel = self.mel_basis @ power.T
-        log_mel = 10.0 * np.log10(np.maximum(mel, 1e-10))
+        parts = spectrum.view(np.float32)  # (frames, 2 * bins): real, imaginary, real, ...
+        parts *= parts
+        power = parts[:, 0::2] + parts[:, 1::2]
+        log_mel = self.mel_basis @ power.T
+        np.maximum(log_mel, 1e-10, out=log_mel)  # power_to_db's amin, in place from here on
+        np.log10(log_mel, out=log_mel)
+        log_mel *= 10.0
         if self.config.top_db is not None:
-            log_mel = np.maximum(log_mel, log_mel.max() - self.config.top_db)
-        return log_mel.astype(np.float32, copy=False)
+            np.maximum(log_mel, log_mel.max() - self.config.top_db, out=log_mel)
+        return log_mel
 
     def __call__(self, audio: np.ndarray) -> np.ndarray:
         """Features of a mono clip at ``config.sample_rate``, shape ``config.shape``."""
@@ -476,14 +486,24 @@ def extract_features(
         return None
 
     workers = n_jobs or os.cpu_count() or 1
-    # One BLAS thread per worker: the mel product is small, and BLAS threads
-    # inside each worker thread would fight over the same cores.
-    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(max_workers=workers) as pool:
-        failures = list(tqdm(pool.map(work, range(len(paths))), total=len(paths),
-                             desc="Extracting features", unit="clip", disable=not progress))
-
-    if cache_path is not None and all(failure is None for failure in failures):
-        save_array(cache_path, features)
+    failures = []
+    with contextlib.ExitStack() as stack:
+        # One BLAS thread per worker: the mel product is small, and BLAS threads
+        # inside each worker thread would fight over the same cores.
+        stack.enter_context(threadpool_limits(limits=1, user_api="blas"))
+        pool = stack.enter_context(ThreadPoolExecutor(max_workers=workers))
+        # The cache is written row by row as results arrive, while the workers go on.
+        cache = None if cache_path is None else stack.enter_context(
+            NpyRowWriter(cache_path, features.shape, features.dtype))
+        results = pool.map(work, range(len(paths)))
+        for row, failure in enumerate(tqdm(results, total=len(paths), desc="Extracting features",
+                                           unit="clip", disable=not progress)):
+            failures.append(failure)
+            if cache is not None:
+                if failure is None:
+                    cache.write(features[row])
+                else:  # a cache is kept only when every clip succeeded
+                    cache.abandon()
     return _finish(features, failures, paths, metadata, cache_path, return_report)
 
 
