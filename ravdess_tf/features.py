@@ -5,10 +5,9 @@ resampling it 0.5 ms, librosa's STFT + mel + dB 5-7 ms), so
 :class:`SpectrogramExtractor` computes the Hann window and the mel basis once
 per configuration and runs a single-precision FFT; its output matches
 ``librosa.power_to_db(librosa.feature.melspectrogram(...))`` (see the tests).
-Clips are processed on a thread pool, a few clips per task with their
-spectrograms as one batch: soundfile, soxr, scipy's FFT and NumPy's loops
-release the GIL, and threads avoid the fork-after-TensorFlow hazards of
-process pools.
+Clips are processed on a thread pool: soundfile, soxr and NumPy's FFT and
+matrix product release the GIL, and threads avoid the fork-after-TensorFlow
+hazards of process pools.
 """
 
 from __future__ import annotations
@@ -37,12 +36,6 @@ from .exceptions import AudioError, ParameterError
 #: Bump when the extraction code changes its output, so old caches are not reused.
 FEATURE_VERSION = 1
 FEATURE_KINDS = ("logmel", "mfcc", "whisper")
-#: Clips per task of :func:`extract_features`' thread pool. The spectrograms of a
-#: task are computed as one batch, because per-call NumPy overhead holds the GIL:
-#: all 1440 WAV clips on 2 cores took 1.16 s (best of 7; median 1.25 s) with one
-#: clip per task, 0.86 s (1.06 s) with 4, 0.94 s (1.10 s) with 8 and 1.40 s
-#: (1.50 s) with 16, whose frames no longer fit in the CPU cache.
-CLIPS_PER_TASK = 4
 #: FeatureConfig fields that only ``kind="whisper"`` reads.
 WHISPER_FIELDS = ("whisper_model", "layer", "pad_to_30s")
 
@@ -308,78 +301,47 @@ class SpectrogramExtractor:
             fmin=config.fmin, fmax=config.fmax, dtype=np.float32))
 
     def log_mel(self, audio: np.ndarray) -> np.ndarray:
-        """Log-power mel spectrogram in dB, float32.
-
-        Parameters
-        ----------
-        audio : numpy.ndarray
-            One clip ``(samples,)`` or a batch of equal-length clips
-            ``(clips, samples)`` at ``config.sample_rate``.
-
-        Returns
-        -------
-        numpy.ndarray
-            ``(n_mels, frames)``, or ``(clips, n_mels, frames)`` for a batch;
-            ``top_db`` floors each clip at its own peak.
-        """
-        audio = np.asarray(audio, dtype=np.float32)  # float32 keeps the FFT single-precision
-        if audio.ndim == 1:
-            return self.log_mel(audio[None])[0]
+        """Log-power mel spectrogram in dB, shape ``(n_mels, frames)``, float32."""
         n_fft, hop = self.config.n_fft, self.config.hop_length
-        padded = np.pad(audio, ((0, 0), (n_fft // 2, n_fft // 2)))  # centred frames, librosa's zero padding
-        frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft, axis=-1)[:, ::hop]
+        # Centred frames with zero padding (librosa's default); float32 keeps the FFT single-precision.
+        padded = np.pad(np.asarray(audio, dtype=np.float32), n_fft // 2)
+        frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop]
         # scipy's FFT, not NumPy's: on a batch of 188 float32 frames it is ~8x faster here.
-        spectrum = scipy.fft.rfft(frames * self.window, axis=-1)  # (clips, frames, bins)
-        parts = spectrum.view(np.float32)  # real, imaginary, real, ... along the last axis
+        spectrum = scipy.fft.rfft(frames * self.window, axis=-1)
+        parts = spectrum.view(np.float32)  # (frames, 2 * bins): real, imaginary, real, ...
         parts *= parts
-        power = parts[..., 0::2] + parts[..., 1::2]
-        clips, num_frames, bins = power.shape
-        log_mel = self.mel_basis @ power.reshape(clips * num_frames, bins).T  # (n_mels, clips * frames)
-        log_mel = log_mel.reshape(-1, clips, num_frames).transpose(1, 0, 2)
+        power = parts[:, 0::2] + parts[:, 1::2]
+        log_mel = self.mel_basis @ power.T
         np.maximum(log_mel, 1e-10, out=log_mel)  # power_to_db's amin, in place from here on
         np.log10(log_mel, out=log_mel)
         log_mel *= 10.0
         if self.config.top_db is not None:
-            np.maximum(log_mel, log_mel.max(axis=(1, 2), keepdims=True) - self.config.top_db, out=log_mel)
-        return np.ascontiguousarray(log_mel)
-
-    def from_clips(self, clips: np.ndarray) -> np.ndarray:
-        """Features of a batch of clips as :func:`load_clip` gives them.
-
-        Parameters
-        ----------
-        clips : numpy.ndarray
-            ``(clips, config.num_samples)``, mono at ``config.sample_rate``.
-
-        Returns
-        -------
-        numpy.ndarray
-            ``(clips, *config.shape)``, float32.
-        """
-        config = self.config
-        features = self.log_mel(clips)
-        if config.kind == "mfcc":
-            import librosa
-
-            mfcc = scipy.fft.dct(features, type=2, norm="ortho", axis=-2)[:, : config.n_mfcc]
-            if config.mfcc_deltas:
-                mfcc = np.concatenate([
-                    mfcc, librosa.feature.delta(mfcc, order=1), librosa.feature.delta(mfcc, order=2)], axis=-2)
-            features = mfcc.astype(np.float32)
-        return features
+            np.maximum(log_mel, log_mel.max() - self.config.top_db, out=log_mel)
+        return log_mel
 
     def __call__(self, audio: np.ndarray) -> np.ndarray:
-        """Features of a mono clip ``(samples,)`` at ``config.sample_rate``, shape ``config.shape``."""
+        """Features of a mono clip at ``config.sample_rate``, shape ``config.shape``."""
         config = self.config
         if config.trim_silence:
             import librosa
 
             audio, _ = librosa.effects.trim(audio, top_db=config.trim_top_db)
-        return self.from_clips(fix_length(audio, config.num_samples)[None])[0]
+        features = self.log_mel(fix_length(audio, config.num_samples))
+        if config.kind == "mfcc":
+            import librosa
+
+            mfcc = scipy.fft.dct(features, type=2, norm="ortho", axis=0)[: config.n_mfcc]
+            if config.mfcc_deltas:
+                mfcc = np.concatenate([
+                    mfcc, librosa.feature.delta(mfcc, order=1), librosa.feature.delta(mfcc, order=2)])
+            features = mfcc.astype(np.float32)
+        return features
 
     def from_file(self, path: str | os.PathLike) -> np.ndarray:
         """Features of an audio file (see :func:`load_audio` for what it accepts)."""
-        return self.from_clips(load_clip(path, self.config)[None])[0]
+        if self.config.trim_silence:  # silence is found on the whole clip
+            return self(load_audio(path, self.config.sample_rate))
+        return self(load_centred(path, self.config.sample_rate, self.config.num_samples))
 
 
 def load_clip(path: str | os.PathLike, config: FeatureConfig) -> np.ndarray:
@@ -513,25 +475,17 @@ def extract_features(
     extractor = SpectrogramExtractor(config)
     features = np.empty((len(paths), *config.shape), np.float32)  # workers fill rows in place
 
-    def work(rows: range) -> list:
-        """Fill ``features[rows]``; for each row the reason it failed, or None."""
-        clips, failures = [], []
-        for row in rows:
-            try:
-                clips.append(load_clip(paths[row], config))
-                failures.append(None)
-            except AudioError as error:
-                if on_error == "raise":
-                    raise
-                failures.append(str(error))
-        loaded = [row for row, failure in zip(rows, failures) if failure is None]
-        if loaded:
-            features[loaded] = extractor.from_clips(np.stack(clips))
-        return failures
+    def work(row: int) -> str | None:
+        """Fill row ``row``; the reason it failed, or None."""
+        try:
+            features[row] = extractor.from_file(paths[row])
+        except AudioError as error:
+            if on_error == "raise":
+                raise
+            return str(error)
+        return None
 
     workers = n_jobs or os.cpu_count() or 1
-    chunks = [range(first, min(first + CLIPS_PER_TASK, len(paths)))
-              for first in range(0, len(paths), CLIPS_PER_TASK)]
     failures = []
     with contextlib.ExitStack() as stack:
         # One BLAS thread per worker: the mel product is small, and BLAS threads
@@ -541,17 +495,15 @@ def extract_features(
         # The cache is written row by row as results arrive, while the workers go on.
         cache = None if cache_path is None else stack.enter_context(
             NpyRowWriter(cache_path, features.shape, features.dtype))
-        bar = stack.enter_context(tqdm(total=len(paths), desc="Extracting features", unit="clip",
-                                       disable=not progress))
-        for rows, chunk_failures in zip(chunks, pool.map(work, chunks)):
-            failures += chunk_failures
-            bar.update(len(rows))
-            if cache is None:
-                continue
-            if any(failure is not None for failure in chunk_failures):
-                cache.abandon()  # a cache is kept only when every clip succeeded
-            for row in rows:
-                cache.write(features[row])
+        results = pool.map(work, range(len(paths)))
+        for row, failure in enumerate(tqdm(results, total=len(paths), desc="Extracting features",
+                                           unit="clip", disable=not progress)):
+            failures.append(failure)
+            if cache is not None:
+                if failure is None:
+                    cache.write(features[row])
+                else:  # a cache is kept only when every clip succeeded
+                    cache.abandon()
     return _finish(features, failures, paths, metadata, cache_path, return_report)
 
 

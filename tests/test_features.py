@@ -4,7 +4,6 @@ import pytest
 import soundfile
 
 import ravdess_tf
-import ravdess_tf.features as features_module
 from ravdess_tf.exceptions import AudioError, ParameterError
 from ravdess_tf.features import (FeatureConfig, SpectrogramExtractor, cache_key, extract_features,
                                  fix_length, load_audio, load_centred)
@@ -90,16 +89,6 @@ def test_log_mel_matches_librosa(tmp_path):
     assert np.abs(ours - reference).max() < 0.01  # dB
 
 
-def test_a_batch_of_clips_gives_each_clip_its_own_features(tmp_path):
-    extractor = SpectrogramExtractor(FeatureConfig(kind="mfcc"))
-    quiet = 0.01 * load_audio(write_tone(tmp_path / "a.wav", 3.0, seed=3))
-    loud = load_audio(write_tone(tmp_path / "b.wav", 3.0, seed=4))
-    batch = extractor.from_clips(np.stack([quiet, loud]))
-    assert batch.shape == (2, *extractor.config.shape)
-    for clip, features in zip((quiet, loud), batch):  # top_db floors each clip at its own peak
-        np.testing.assert_allclose(features, extractor(clip), atol=1e-4)
-
-
 def test_mfcc_and_trim(tmp_path):
     path = write_tone(tmp_path / "a.wav", 3.5, seed=2)
     config = FeatureConfig(kind="mfcc", trim_silence=True)
@@ -120,20 +109,6 @@ def test_extract_features_shape_and_cache(metadata, tmp_path):
     assert list(tmp_path.iterdir()) == [report.cache_path]  # no temporary files left
     serial = extract_features(metadata.head(3), config, use_cache=False, n_jobs=1, progress=False)
     assert np.allclose(serial, report.features[:3])
-
-
-def test_extract_features_fills_every_row_across_tasks(metadata, tmp_path, monkeypatch):
-    monkeypatch.setattr(features_module, "CLIPS_PER_TASK", 5)  # tasks that do not divide the clips evenly
-    broken = metadata.copy()
-    bad = tmp_path / "03-01-01-01-01-01-01.wav"
-    bad.write_bytes(b"not audio")
-    broken.loc[broken.index[4], "path"] = str(bad)  # inside the second task
-    extractor = SpectrogramExtractor(FeatureConfig())
-    with pytest.warns(UserWarning, match="Skipped 1 of"):
-        report = extract_features(broken, use_cache=False, progress=False, on_error="skip", return_report=True)
-    assert len(broken) % 5 and len(report.kept) == len(broken) - 1
-    for path, features in zip(report.kept["path"], report.features):
-        np.testing.assert_allclose(features, extractor.from_file(path), atol=1e-4)
 
 
 def test_cache_key_depends_on_config_and_files(metadata):
