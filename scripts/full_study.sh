@@ -16,9 +16,11 @@ if [ ! -f runs/full/transformer-all/metrics.json ]; then
         --run-dir runs/full/transformer-all --verbose 2
 fi
 
-# 3. The five convolutional networks on the paper and actor splits (the long part: about 5 hours),
-#    the faster ones first.
+# 3. The five convolutional networks on the paper and actor splits (the long part: 5-10 hours,
+#    as the shared VM's load goes), the faster ones first and each model on both splits before the next.
 ravdess-tf study --preset full --models alexnet inception_v3 --protocols paper actor
-ravdess-tf study --preset full --models resnet50 vgg16 vgg19 --protocols paper actor
+for model in resnet50 vgg16 vgg19; do
+    ravdess-tf study --preset full --models "$model" --protocols paper actor
+done
 
 # Each study command rewrites results/full/ and figures/full/ from every finished run of the preset.
