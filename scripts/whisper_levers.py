@@ -97,6 +97,19 @@ def fold_scores(probabilities, y, folds):
     return np.mean(f1), np.std(f1), np.mean(accuracy)
 
 
+def run_probabilities(metadata, run_dirs, part: str = "test") -> np.ndarray:
+    """Class probabilities ``(clips, 8)`` in ``metadata``'s order from the runs' ``predictions_{part}.csv``.
+
+    Each run fills the rows of its own clips (a fold's test actors, say); the rest stay zero.
+    """
+    position = pd.Series(np.arange(len(metadata)), index=metadata["clip_id"])
+    probabilities = np.zeros((len(metadata), len(ravdess_tf.EMOTIONS)))
+    for run_dir in run_dirs:
+        table = pd.read_csv(Path(run_dir) / f"predictions_{part}.csv")
+        probabilities[position[table["clip_id"]].to_numpy()] = table[[f"p_{e}" for e in ravdess_tf.EMOTIONS]]
+    return probabilities
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", default=os.environ.get("RAVDESS_ROOT", "../shared/ravdess"))
@@ -151,15 +164,12 @@ def main() -> None:
 
         config = preset_config("whisper", "pooled", optimizer="adamw", refit=False,
                                model_options={"pooling": "attention", "dropout": 0.5})
-        probabilities, validation_f1 = np.zeros((len(y), 8)), []
+        run_dirs, validation_f1 = [Path("runs/levers") / f"attention-actor_cv-fold{k}" for k in range(6)], []
         for k, split in enumerate(actor_folds(metadata)):
-            result = train("pooled", split, config, run_dir=Path("runs/levers") / f"attention-actor_cv-fold{k}",
+            result = train("pooled", split, config, run_dir=run_dirs[k],
                            verbose=0, description={"protocol": "actor_cv", "fold": k})
             validation_f1.append(result["validation"]["f1_macro"])
-            table = pd.read_csv(Path("runs/levers") / f"attention-actor_cv-fold{k}" / "predictions_test.csv")
-            position = pd.Series(np.arange(len(metadata)), index=metadata["clip_id"])
-            probabilities[position[table["clip_id"]].to_numpy()] = table[[f"p_{e}" for e in ravdess_tf.EMOTIONS]]
-        f1, f1_std, accuracy = fold_scores(probabilities, y, folds)
+        f1, f1_std, accuracy = fold_scores(run_probabilities(metadata, run_dirs), y, folds)
         rows.append({"lever": "3 s centred crop, layers 2+3+4, attention pooling + linear softmax by AdamW",
                      "refit_on_validation": False, "C": None,
                      "validation_f1_macro": round(float(np.mean(validation_f1)), 4), "test_f1_macro": round(f1, 4),
@@ -212,12 +222,8 @@ def main() -> None:
         paths = [logmel_runs / f"{model}-actor_cv-fold{k}" for k in range(6)]
         if not all((p / "predictions_test.csv").is_file() for p in paths):
             continue
-        logmel_test, logmel_val = np.zeros((len(y), 8)), np.zeros((len(y), 8))
-        position = pd.Series(np.arange(len(metadata)), index=metadata["clip_id"])
-        for path in paths:
-            for part, target in (("test", logmel_test), ("validation", logmel_val)):
-                table = pd.read_csv(path / f"predictions_{part}.csv")
-                target[position[table["clip_id"]].to_numpy()] = table[[f"p_{e}" for e in ravdess_tf.EMOTIONS]]
+        logmel_test = run_probabilities(metadata, paths, "test")
+        logmel_val = run_probabilities(metadata, paths, "validation")
         for base in ("whole clip, layers 2+3+4", "3 s centred crop, layers 2+3+4"):
             whisper_test, _ = kept[(base, True)]
             _, whisper_val = kept[(base, False)]
