@@ -23,14 +23,20 @@ def atomic_path(path: str | os.PathLike):
     (``.keras``, ``.png``).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=path.suffix)
+    handle, temporary = _temporary_beside(path)
     os.close(handle)
     try:
-        yield Path(temporary)
+        yield temporary
         os.replace(temporary, path)
     finally:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
+
+
+def _temporary_beside(path: Path) -> tuple[int, Path]:
+    """A new hidden file in ``path``'s folder (made if missing), with ``path``'s suffix: its open handle and name."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=path.suffix)
+    return handle, Path(temporary)
 
 
 def _json_default(value):
@@ -89,9 +95,7 @@ class NpyRowWriter:
         self.abandoned = False
 
     def __enter__(self):
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.stem}-", suffix=".npy")
-        self.temporary = Path(temporary)
+        handle, self.temporary = _temporary_beside(self.path)
         self.stream = os.fdopen(handle, "wb")
         header = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False, "shape": self.shape}
         np.lib.format.write_array_header_1_0(self.stream, header)

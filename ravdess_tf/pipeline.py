@@ -105,11 +105,12 @@ def normalize_per_speaker(features: np.ndarray, speakers, reference=None) -> np.
     normalized = np.empty(features.shape, np.float32)
     for speaker in np.unique(speakers):
         clips = speakers == speaker
-        if (clips & reference).sum() < MIN_SPEAKER_CLIPS:
+        described_by = clips & reference
+        if described_by.sum() < MIN_SPEAKER_CLIPS:
             raise ParameterError(
-                f"speaker {speaker.item()!r} has {int((clips & reference).sum())} clips; per-speaker "
+                f"speaker {speaker.item()!r} has {int(described_by.sum())} clips; per-speaker "
                 f"normalisation needs at least {MIN_SPEAKER_CLIPS} clips of every speaker")
-        normalized[clips] = fit_normalizer(features[clips & reference])(features[clips])
+        normalized[clips] = fit_normalizer(features[described_by])(features[clips])
     return normalized
 
 
