@@ -216,13 +216,35 @@ them beside the `paper` rows, and read the actor-independent rows for new speake
 """
 
 
+def _machine_groups(metrics: pd.DataFrame):
+    """Runs grouped by where they trained: (device, backend) in order of first appearance."""
+    return metrics.groupby(["device", "backend"], sort=False)
+
+
+def describe_machines(metrics: pd.DataFrame) -> str:
+    """Each machine the runs trained on, with its Keras backend, run count and hours.
+
+    Runs of one study may come from several machines (a CPU for some, a lent GPU for
+    others); naming only one would misstate where the rest were measured.
+    """
+    return "; ".join(
+        f"{device} with Keras backend `{backend}` ({len(runs)} runs, {runs['train_seconds'].sum() / 3600:.2f} h)"
+        for (device, backend), runs in _machine_groups(metrics))
+
+
+def training_time_table(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Training seconds summed per model and machine: columns model, device, backend, runs, train_seconds."""
+    table = (metrics.groupby(["model", "device", "backend"], sort=False)["train_seconds"]
+             .agg(runs="size", train_seconds="sum").reset_index())
+    table["train_seconds"] = table["train_seconds"].round().astype(int)
+    return table
+
+
 def _write_readme(path: Path, preset: str, metrics, comparison, figures_dir: Path, command: str,
                   extra_presets=()) -> None:
     table = comparison[["model", "features", "protocol", "runs", "accuracy", "precision_macro", "recall_macro", "f1_macro",
                         "f1_macro_std", "paper_accuracy", "paper_precision", "paper_recall", "paper_f1"]]
-    first = metrics.iloc[0]
     hours = metrics["train_seconds"].sum() / 3600
-    times = metrics.groupby("model", sort=False)["train_seconds"].sum().round().astype(int)
     figures = Path(os.path.relpath(figures_dir.resolve(), path.parent.resolve())).as_posix()
     lines = [
         f"# Results: preset `{preset}`",
@@ -232,7 +254,7 @@ def _write_readme(path: Path, preset: str, metrics, comparison, figures_dir: Pat
         *[f"Rows of preset `{name}` (their `features` column says so): {PRESETS[name]['description']}\n"
           for name in extra_presets],
         f"Made by: `{command or 'ravdess-tf study --preset ' + preset}`",
-        f"Machine: {first['device']}, Keras backend `{first['backend']}`, Python {platform.python_version()}. "
+        f"Machines: {describe_machines(metrics)}. Tables written with Python {platform.python_version()}. "
         f"Training time of the runs here: {hours:.2f} hours in all.",
         "",
         "Test metrics (fractions; macro averages over the 8 emotions), beside the study's Table 2 "
@@ -243,7 +265,10 @@ def _write_readme(path: Path, preset: str, metrics, comparison, figures_dir: Pat
         "Per run: `metrics.csv`. Per emotion: `per_class_f1.csv`. By intensity and gender: `breakdown.csv`. "
         "Test predictions of every run (clip, true and predicted emotion, probabilities): `predictions/`.",
         "",
-        "Training seconds per model (all its runs): " + ", ".join(f"{m} {s}" for m, s in times.items()) + ".",
+        "Training time per model and machine (all its runs; seconds on one machine are not comparable "
+        "with seconds on another):",
+        "",
+        to_markdown(training_time_table(metrics)),
         "",
         "## Protocols",
         "",
