@@ -216,11 +216,6 @@ them beside the `paper` rows, and read the actor-independent rows for new speake
 """
 
 
-def _machine_groups(metrics: pd.DataFrame):
-    """Runs grouped by where they trained: (device, backend) in order of first appearance."""
-    return metrics.groupby(["device", "backend"], sort=False)
-
-
 def describe_machines(metrics: pd.DataFrame) -> str:
     """Each machine the runs trained on, with its Keras backend, run count and hours.
 
@@ -229,7 +224,7 @@ def describe_machines(metrics: pd.DataFrame) -> str:
     """
     return "; ".join(
         f"{device} with Keras backend `{backend}` ({len(runs)} runs, {runs['train_seconds'].sum() / 3600:.2f} h)"
-        for (device, backend), runs in _machine_groups(metrics))
+        for (device, backend), runs in metrics.groupby(["device", "backend"], sort=False))
 
 
 def training_time_table(metrics: pd.DataFrame) -> pd.DataFrame:

@@ -23,4 +23,9 @@ for model in resnet50 vgg16 vgg19; do
     ravdess-tf study --preset full --models "$model" --protocols paper actor
 done
 
+# 4. 6-fold actor cross-validation of three convolutional networks (18 runs; about 12 hours on this CPU).
+#    These ran on a lent H200 instead, with scripts/gpu_study/ (JAX backend, several runs at once); on a
+#    CPU this line does the same work.
+ravdess-tf study --preset full --models resnet50 alexnet inception_v3 --protocols actor_cv
+
 # Each study command rewrites results/full/ and figures/full/ from every finished run of the preset.
