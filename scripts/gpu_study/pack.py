@@ -14,7 +14,7 @@ Usage (here; it extracts the features first if they are not cached yet)::
 
     python scripts/gpu_study/pack.py --preset full --out devrun
 
-then on the machine: ``bash scripts/gpu_study/run.sh "vgg19 paper" "resnet50 actor_cv 0,resnet50 actor_cv 3"``.
+then on the machine: ``PRESET=full bash scripts/gpu_study/run.sh "vgg19 paper" "resnet50 actor_cv 0,resnet50 actor_cv 3"``.
 """
 
 import argparse
@@ -44,9 +44,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("devrun"), help="folder to fill (default: devrun)")
     args = parser.parse_args()
 
+    if args.preset not in PRESETS:
+        parser.error(f"unknown preset {args.preset!r}; presets: {', '.join(PRESETS)}")
+    config = TrainConfig(features=dict(PRESETS[args.preset]["features"])).feature_config()
+    if config.kind == "whisper":
+        parser.error(f"preset {args.preset!r} uses Whisper features; this packs log-mel or MFCC presets only")
     root = default_data_dir()
     metadata = load_metadata(root)
-    config = TrainConfig(features=dict(PRESETS[args.preset]["features"])).feature_config()
     cache = extract_features(metadata, config, return_report=True).cache_path
 
     args.out.mkdir(parents=True, exist_ok=True)
