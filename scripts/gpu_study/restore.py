@@ -35,4 +35,6 @@ def main(packed: Path, root: Path, cache_dir: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(*(Path(arg) for arg in sys.argv[1:4]))
+    if len(sys.argv) != 4:
+        sys.exit("usage: python restore.py PACKED_FOLDER RAVDESS_ROOT CACHE_DIR")
+    main(*(Path(arg) for arg in sys.argv[1:]))
