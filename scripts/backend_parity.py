@@ -93,5 +93,6 @@ def gradient_cosines(first, second) -> dict:
         cosines[name] = float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-30))
     return cosines
 
+
 if __name__ == "__main__":
     main()

@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from ravdess_tf.data import default_data_dir, load_metadata
-from ravdess_tf.features import extract_features
-from ravdess_tf.training import PRESETS, TrainConfig
+from ravdess_tf.features import FeatureConfig, extract_features
+from ravdess_tf.training import PRESETS
 
 #: What the lent machine's image lacks (its KINDS.md lists what it has), at the versions used here.
 WHEELS = ["keras==3.15.1", "namex==0.1.0", "optree==0.20.0", "soundfile==0.14.0", "soxr==1.1.0",
@@ -46,16 +46,16 @@ def main() -> None:
 
     if args.preset not in PRESETS:
         parser.error(f"unknown preset {args.preset!r}; presets: {', '.join(PRESETS)}")
-    config = TrainConfig(features=dict(PRESETS[args.preset]["features"])).feature_config()
+    config = FeatureConfig(**PRESETS[args.preset]["features"])
     if config.kind == "whisper":
         parser.error(f"preset {args.preset!r} uses Whisper features; this packs log-mel or MFCC presets only")
     root = default_data_dir()
     metadata = load_metadata(root)
-    cache = extract_features(metadata, config, return_report=True).cache_path
+    report = extract_features(metadata, config, return_report=True)
+    features, cache = report.features, report.cache_path
 
     args.out.mkdir(parents=True, exist_ok=True)
-    raw = cache.read_bytes()
-    features = np.load(cache)
+    raw = cache.read_bytes()  # the .npy file as it is, header included, for the checksum
     # Bytes of one significance together compress far better than interleaved float32 (33 vs 36 MB).
     planes = np.ascontiguousarray(features.view(np.uint8).reshape(-1, 4).T)
     (args.out / "cache.header").write_bytes(raw[:len(raw) - features.nbytes])
