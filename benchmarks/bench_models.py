@@ -12,7 +12,6 @@ counts do not.
 import argparse
 import os
 import platform
-import tempfile
 import time
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import keras
 import numpy as np
 
 import ravdess_tf
+from ravdess_tf.atomic import write_text
 from ravdess_tf.features import FeatureConfig
 
 
@@ -57,10 +57,7 @@ def main():
         *(f"| {name} | {params:,} | {ms:.2f} |" for name, params, ms in rows),
         "",
     ]
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=args.output.parent, delete=False, suffix=".tmp") as handle:
-        handle.write("\n".join(lines))
-    os.replace(handle.name, args.output)
+    write_text(args.output, "\n".join(lines))
     print(f"wrote {args.output}")
 
 

@@ -331,14 +331,13 @@ says so."""),
 RESULTS_DIR = None   # None: results/full of this repository if it is there
 RUNS_DIR = "runs/notebooks"'''),
         new_code_cell('''\
-import itertools
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import pandas as pd
 
 import ravdess_tf as rt
-from ravdess_tf import evaluation, plots
+from ravdess_tf import plots
+from ravdess_tf.results import load_results
 from ravdess_tf.study import run_study, write_results
 
 candidates = [Path(RESULTS_DIR)] if RESULTS_DIR else [Path("results/full"), Path("../results/full")]
@@ -352,60 +351,48 @@ else:
               runs_dir=RUNS_DIR, seed=SEED, verbose=0)
     results_dir = Path(RUNS_DIR) / "results"
     write_results(RUNS_DIR, PRESET, results_dir, results_dir / "figures")
-metrics = pd.read_csv(results_dir / "metrics.csv")
-comparison = pd.read_csv(results_dir / "comparison.csv")
-comparison.round(3)'''),
+results = load_results(results_dir)
+comparison = results.comparison()
+comparison.drop(columns=["label"]).round(3)'''),
+        new_markdown_cell('''A run is identified by its preset, model, front-end (`features`), protocol, fold and seed;
+one bar or row is one configuration (everything but fold and seed), so the log-mel `transformer` and
+the `transformer` head on Whisper features are never averaged together.'''),
         new_code_cell('''plots.plot_comparison(comparison);'''),
-        new_markdown_cell("## Confusion matrices (test, row-normalised)"),
+        new_markdown_cell("## Confusion matrices (test, row-normalised, folds pooled)"),
         new_code_cell('''\
-prediction_files = sorted((results_dir / "predictions").glob("*.csv"))
-predictions = {}
-for path in prediction_files:
-    model, protocol = path.stem.split("-")[:2]
-    predictions.setdefault((model, protocol), []).append(pd.read_csv(path))
-predictions = {key: pd.concat(tables) for key, tables in predictions.items()}
+predictions = results.pooled_predictions()  # {(label, protocol): every clip of its runs}
 columns = 4
 rows = -(-len(predictions) // columns)
 fig, axes = plt.subplots(rows, columns, figsize=(5 * columns, 4.5 * rows), squeeze=False)
-for ax, ((model, protocol), table) in zip(axes.flat, sorted(predictions.items())):
-    plots.plot_confusion(table.emotion_id, table.predicted_id, normalize=True, title=f"{model} ({protocol})", ax=ax)
+for ax, ((label, protocol), table) in zip(axes.flat, predictions.items()):
+    plots.plot_confusion(table.emotion_id, table.predicted_id, normalize=True, title=f"{label} ({protocol})", ax=ax)
 for ax in axes.flat[len(predictions):]:
     ax.axis("off")
 fig.tight_layout()'''),
         new_markdown_cell("## Per emotion, intensity and gender"),
         new_code_cell('''\
-per_class = pd.read_csv(results_dir / "per_class_f1.csv").set_index("emotion")
-plots.plot_per_class_f1(per_class);'''),
+import pandas as pd
+
+per_class = pd.read_csv(results_dir / "per_class_f1.csv")
+for protocol, part in per_class.groupby("protocol", sort=False):
+    table = part.pivot(index="emotion", columns="label", values="f1-score").reindex(rt.EMOTIONS)
+    plots.plot_per_class_f1(table, title=f"test F1 per emotion, {protocol} protocol")'''),
         new_code_cell('''\
 breakdown = pd.read_csv(results_dir / "breakdown.csv")
-breakdown.pivot_table(index=["model", "protocol"], columns=["by", "group"], values="f1_macro").round(3)'''),
+breakdown.pivot_table(index=["preset", "model", "features", "protocol"], columns=["by", "group"],
+                      values="f1_macro").round(3)'''),
         new_markdown_cell('''## Are the differences significant?
 
-For each protocol, every pair of models is compared on the same test clips with an exact McNemar
-test (clips one model gets right and the other wrong), and each model's macro-F1 gets a 95 %
-bootstrap interval. Clips of one actor are not independent, so both are optimistic on the
-actor-independent split; with cross-validation, the spread over folds is the better guide.'''),
+For each protocol, every pair of configurations is compared on the same test clips with an exact
+McNemar test (clips one gets right and the other wrong), and each configuration's macro-F1 gets a
+95 % bootstrap interval. Clips of one actor are not independent, so both are optimistic on the
+actor-independent protocols; with cross-validation, the spread over folds is the better guide.'''),
         new_code_cell('''\
-intervals = []
-for (model, protocol), table in sorted(predictions.items()):
-    low, high = evaluation.bootstrap_interval(table.emotion_id, table.predicted_id, "f1_macro",
-                                              n_resamples=300, seed=SEED)
-    f1 = evaluation.compute_metrics(table.emotion_id, table.predicted_id)["f1_macro"]
-    intervals.append({"model": model, "protocol": protocol, "f1_macro": f1, "low": low, "high": high})
-pd.DataFrame(intervals).round(3)'''),
+intervals = results.bootstrap_intervals("f1_macro", n_resamples=300, seed=SEED)
+intervals.round(3)'''),
         new_code_cell('''\
-tests = []
-for (a, protocol_a), (b, protocol_b) in itertools.combinations(sorted(predictions), 2):
-    if protocol_a != protocol_b:
-        continue
-    first = predictions[(a, protocol_a)].sort_values("clip_id")
-    second = predictions[(b, protocol_b)].sort_values("clip_id")
-    if not first.clip_id.reset_index(drop=True).equals(second.clip_id.reset_index(drop=True)):
-        continue  # different test clips (the paper split of different seeds): not paired
-    result = evaluation.mcnemar(first.emotion_id.values == first.predicted_id.values,
-                                second.emotion_id.values == second.predicted_id.values)
-    tests.append({"protocol": protocol_a, "model A": a, "model B": b, **result})
-pd.DataFrame(tests).round(4)'''),
+tests = results.mcnemar_tests()
+tests.round(4)'''),
     ])
 
 

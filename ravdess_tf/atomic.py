@@ -1,7 +1,10 @@
 """Atomic file writes: a temporary name in the same folder, then a rename.
 
 A reader never sees half a file, and an interrupted write leaves the previous
-version (or nothing) in place.
+version (or nothing) in place. The file that appears has the permissions of
+any file the user makes (0644 under the usual umask 022), not the 0600 that
+:func:`tempfile.mkstemp` gives its temporary files: results, caches and
+figures are meant to be read by others on a shared machine.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import contextlib
 import json
 import os
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -27,9 +31,26 @@ def atomic_path(path: str | os.PathLike):
     os.close(handle)
     try:
         yield temporary
-        os.replace(temporary, path)
+        _publish(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+_UMASK_LOCK = threading.Lock()
+
+
+def current_umask() -> int:
+    """The process' umask. POSIX can only read it by setting it, so set it back at once, under a lock."""
+    with _UMASK_LOCK:
+        umask = os.umask(0o077)
+        os.umask(umask)
+    return umask
+
+
+def _publish(temporary: Path, path: Path) -> None:
+    """Give ``temporary`` the permissions a new file gets under the umask, then rename it to ``path``."""
+    os.chmod(temporary, 0o666 & ~current_umask())
+    os.replace(temporary, path)
 
 
 def _temporary_beside(path: Path) -> tuple[int, Path]:
@@ -119,7 +140,7 @@ class NpyRowWriter:
         self.stream.close()
         complete = self.rows_written == self.shape[0] and not self.abandoned
         if error_type is None and complete:
-            os.replace(self.temporary, self.path)
+            _publish(self.temporary, self.path)
         else:
             self.temporary.unlink(missing_ok=True)
         return False

@@ -57,7 +57,7 @@ def cmd_train(args):
     config = preset_config(args.preset, args.model, **overrides)
     metadata = load_or_download(args.data_dir)
     split = make_split(metadata, args.protocol, seed=args.seed, fold=args.fold)
-    run_dir = args.run_dir or Path("runs") / args.preset / run_name(args.model, args.protocol, args.fold)
+    run_dir = args.run_dir or Path("runs") / args.preset / run_name(args.model, args.protocol, args.fold, args.seed)
     result = train(args.model, split, config, run_dir=run_dir, cache_dir=args.cache_dir,
                    overwrite=args.overwrite, verbose=args.verbose,
                    description={"protocol": args.protocol, "fold": fold_label(args.protocol, args.fold),
@@ -69,32 +69,15 @@ def cmd_train(args):
 
 
 def cmd_evaluate(args):
-    import pandas as pd
+    from .evaluation import to_markdown
+    from .results import evaluate_run
 
-    from .evaluation import breakdown, compute_metrics, per_class_report, to_markdown
-    from .plots import plot_confusion, plot_history, save_figure
-
-    run_dir = args.run_dir
-    predictions_path = run_dir / f"predictions_{args.split}.csv"
-    if not predictions_path.is_file():
-        raise ParameterError(f"{str(run_dir)!r} has no {predictions_path.name}: is it a finished training run?")
-    predictions = pd.read_csv(predictions_path)
-    y_true, y_pred = predictions["emotion_id"], predictions["predicted_id"]
-    metrics = compute_metrics(y_true, y_pred)
-    print(f"{run_dir} ({args.split}, {len(predictions)} clips)")
-    print(to_markdown(pd.DataFrame([metrics])))
-    print()
-    print(to_markdown(per_class_report(y_true, y_pred).reset_index(names="emotion")))
-    for by in ("intensity", "gender", "actor"):
+    report = evaluate_run(args.run_dir, args.split)
+    print(f"{args.run_dir} ({args.split}, {report.clips} clips)")
+    for table in report.tables():
+        print(to_markdown(table))
         print()
-        print(to_markdown(breakdown(predictions, by)[[by, "clips", "accuracy", "f1_macro"]]))
-    figures = run_dir / "figures"
-    for normalize in (False, True):
-        name = f"confusion_{args.split}_{'normalised' if normalize else 'counts'}.png"
-        save_figure(plot_confusion(y_true, y_pred, normalize=normalize), figures / name)
-    if (run_dir / "history.csv").is_file():
-        save_figure(plot_history(pd.read_csv(run_dir / "history.csv")), figures / "history.png")
-    print(f"\nFigures written to {figures}")
+    print(f"Figures written to {report.figures_dir}")
 
 
 def cmd_study(args):
@@ -191,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "included (unsupervised; needs at least 8 clips of every actor in every part)")
     train.add_argument("--seed", type=int, default=0, help="random seed (split of 'paper', weights, batches)")
     train.add_argument("--run-dir", type=Path, default=None,
-                       help="run folder; default runs/PRESET/MODEL-PROTOCOL[-foldK]. An unfinished run "
+                       help="run folder; default runs/PRESET/MODEL-PROTOCOL[-foldK][-seedS]. An unfinished run "
                             "there is resumed")
     train.add_argument("--overwrite", action="store_true", help="replace a finished run in the run folder")
     train.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1, help="Keras progress output")

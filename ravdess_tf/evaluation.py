@@ -94,27 +94,6 @@ def breakdown(predictions: pd.DataFrame, by: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def comparison_with_paper(metrics: pd.DataFrame) -> pd.DataFrame:
-    """Our mean test metrics per (model, protocol) beside the study's Table 2.
-
-    ``metrics`` has one row per (model, protocol, fold) with the columns of
-    ``results/*/metrics.csv``. Cross-validation folds are averaged and their
-    standard deviation reported.
-    """
-    columns = ["accuracy", "precision_macro", "recall_macro", "f1_macro"]
-    keys = ["model", "features", "protocol"] if "features" in metrics else ["model", "protocol"]
-    grouped = metrics.groupby(keys, sort=False)
-    table = grouped[columns].mean()
-    table["f1_macro_std"] = grouped["f1_macro"].std().fillna(0.0)
-    table["runs"] = grouped.size()
-    table = table.reset_index()
-    paper = PAPER_TABLE2.rename(columns={c: f"paper_{c}" for c in PAPER_TABLE2.columns if c != "model"})
-    table = table.merge(paper, on="model", how="left")
-    if "features" in table:  # the study's numbers belong beside its own spectrogram inputs only
-        table.loc[table["features"].str.startswith("whisper"), list(paper.columns[1:])] = np.nan
-    return table
-
-
 def to_markdown(table: pd.DataFrame, float_format: str = "{:.3f}") -> str:
     """A Markdown table (pandas' own needs the optional ``tabulate`` package)."""
     def cell(value):

@@ -16,7 +16,7 @@ import seaborn as sns
 
 from .atomic import atomic_path
 from .data import EMOTIONS
-from .evaluation import PAPER_TABLE2, confusion
+from .evaluation import confusion
 
 
 def _axes(ax, size):
@@ -83,18 +83,48 @@ def plot_per_class_f1(report: pd.DataFrame, title: str = "", ax=None):
 
 
 def plot_comparison(comparison: pd.DataFrame, metric: str = "f1_macro", ax=None):
-    """Test macro-F1 per model and protocol, beside the study's reported F1 (Table 2)."""
-    figure, ax = _axes(ax, (9, 4.5))
-    table = comparison.pivot_table(index="model", columns="protocol", values=metric, sort=False)
-    table["paper (reported)"] = PAPER_TABLE2.set_index("model")["f1"].reindex(table.index)
-    errors = None
-    if f"{metric}_std" in comparison:
-        errors = comparison.pivot_table(index="model", columns="protocol", values=f"{metric}_std", sort=False)
-        errors["paper (reported)"] = 0.0
-        errors = errors.reindex(columns=table.columns)
-    table.plot.bar(ax=ax, rot=30, width=0.8, yerr=errors, capsize=2)
-    ax.set_ylim(0, 1)
+    """Test ``metric`` per configuration and protocol, beside the study's reported F1 (Table 2).
+
+    Parameters
+    ----------
+    comparison : pandas.DataFrame
+        :func:`ravdess_tf.results.summarize`'s table: one row per
+        (configuration, protocol) with ``label``, ``protocol``, ``metric``,
+        optionally ``{metric}_std`` (error bars) and ``paper_f1``.
+    metric : str
+        The column drawn.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One group of bars per configuration label (model and front-end), one
+        bar per protocol (its container labelled with the protocol), and a
+        bar of the study's reported F1 where it applies. Every bar's height
+        is the table's value: configurations are never merged by model name.
+    """
+    labels = list(dict.fromkeys(comparison["label"]))
+    protocols = list(dict.fromkeys(comparison["protocol"]))
+    reported = (comparison.dropna(subset=["paper_f1"]).drop_duplicates("label").set_index("label")["paper_f1"]
+                if "paper_f1" in comparison else pd.Series(dtype=float))
+    series = [(protocol, comparison[comparison["protocol"] == protocol].set_index("label")) for protocol in protocols]
+    figure, ax = _axes(ax, (max(9.0, 0.9 * len(labels) + 2), 4.8))
+    width = 0.8 / (len(series) + (not reported.empty))
+    positions = np.arange(len(labels))
+    for index, (protocol, rows) in enumerate(series):
+        heights = rows[metric].reindex(labels).to_numpy(float)
+        errors = None
+        if f"{metric}_std" in rows:  # a spread only where there are several runs
+            spread = rows[f"{metric}_std"].where(rows["runs"] > 1) if "runs" in rows else rows[f"{metric}_std"]
+            errors = spread.reindex(labels).to_numpy(float)
+        ax.bar(positions + index * width, heights, width, yerr=errors, capsize=2, label=protocol)
+    if not reported.empty:
+        ax.bar(positions + len(series) * width, reported.reindex(labels).to_numpy(float), width,
+               label="the study's reported F1", color="0.6")
+    bars_per_group = len(series) + (not reported.empty)
+    ax.set_xticks(positions + width * (bars_per_group - 1) / 2, labels, rotation=35, ha="right", fontsize=8)
+    ax.set_ylim(0, 1.12)  # room for the legend above the bars
+    ax.set_yticks(np.linspace(0, 1, 6))
     ax.set_ylabel(metric.replace("_", " "))
-    ax.set_title("test macro-F1 by protocol, and the study's reported F1")
-    ax.legend(fontsize=8)
+    ax.set_title(f"test {metric.replace('_', ' ')} by model, front-end and protocol (CV: mean and sd over folds)")
+    ax.legend(fontsize=8, ncol=len(series) + 1, loc="upper center")
     return figure

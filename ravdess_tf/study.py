@@ -19,21 +19,18 @@ from pathlib import Path
 import pandas as pd
 
 from .data import EMOTIONS
-from .evaluation import breakdown, comparison_with_paper, per_class_report, to_markdown
+from .evaluation import breakdown, per_class_report, to_markdown
 from .exceptions import ParameterError
 from .features import FeatureConfig
 from .models import ALL_MODELS, MODEL_NAMES
 from .splits import NUM_FOLDS, PROTOCOLS, fold_label, make_split
 from .atomic import write_csv, write_text
+from .results import CONFIGURATION, METRICS_COLUMNS, RUN_IDENTITY, file_slug, load_results, run_file_name
 from .training import PRESETS, preset_config, train
 
-METRICS_COLUMNS = ["model", "protocol", "fold", "accuracy", "precision_macro", "recall_macro", "f1_macro",
-                   "precision_weighted", "recall_weighted", "f1_weighted", "features", "backend", "device",
-                   "seed", "epochs", "best_epoch", "train_seconds", "parameters"]
-
-
-def run_name(model: str, protocol: str, fold: int | None) -> str:
-    return f"{model}-{protocol}" + (f"-fold{fold}" if fold is not None else "")
+def run_name(model: str, protocol: str, fold: int | None, seed: int = 0) -> str:
+    """The folder of a run under ``runs/PRESET/``: see :func:`ravdess_tf.results.run_file_name`."""
+    return run_file_name(model, protocol, fold, seed)
 
 
 def planned_runs(models, protocols, folds=None) -> list[tuple[str, str, int | None]]:
@@ -72,8 +69,8 @@ def run_study(
     runs_dir = Path(runs_dir) / preset
     results = []
     for index, (model, protocol, fold) in enumerate(runs, start=1):
-        run_dir = runs_dir / run_name(model, protocol, fold)
-        label = f"[{index}/{len(runs)}] {run_name(model, protocol, fold)}"
+        run_dir = runs_dir / run_name(model, protocol, fold, seed)
+        label = f"[{index}/{len(runs)}] {run_dir.name}"
         if (run_dir / "metrics.json").is_file():
             print(f"{label}: finished earlier, skipped", file=sys.stderr)
             results.append(json.loads((run_dir / "metrics.json").read_text()))
@@ -92,11 +89,9 @@ def run_study(
     return results
 
 
-def _metrics_row(result: dict) -> dict:
-    return {"model": result["model"], "protocol": result["protocol"], "fold": result["fold"],
-            **{k: round(v, 4) for k, v in result["test"].items()}, "features": result["features"],
-            **{k: result[k] for k in ("backend", "device", "seed", "epochs", "best_epoch", "train_seconds",
-                                      "parameters")}}
+def _identity(result: dict) -> dict:
+    return {"preset": result["preset"], "model": result["model"], "features": result["features"],
+            "protocol": result["protocol"], "fold": str(result["fold"]), "seed": int(result["seed"])}
 
 
 def collect_runs(runs_dir, preset: str) -> list[dict]:
@@ -118,9 +113,32 @@ def collect_runs(runs_dir, preset: str) -> list[dict]:
     return results
 
 
-def _label(result: dict, main_preset: str) -> str:
-    """The model's name in figures and per-class tables; a run of another preset says which."""
-    return result["model"] if result["preset"] == main_preset else f"{result['model']}-{result['preset']}"
+def export_runs(results: list[dict], results_dir) -> pd.DataFrame:
+    """Write ``metrics.csv`` and every run's test predictions into ``results_dir``; return the metrics.
+
+    A run's predictions go to ``predictions/PRESET/RUN.csv`` and its row of
+    ``metrics.csv`` names that file, so readers join the two by identity,
+    never by parsing file names.
+    """
+    results_dir = Path(results_dir)
+    order = {name: i for i, name in enumerate(ALL_MODELS)}
+    protocol_order = {name: i for i, name in enumerate(PROTOCOLS)}
+    rows = []
+    for result in results:
+        identity = _identity(result)
+        relative = Path("predictions") / identity["preset"] / (
+            run_file_name(identity["model"], identity["protocol"], identity["fold"], identity["seed"]) + ".csv")
+        write_csv(results_dir / relative, pd.read_csv(result["run_dir"] / "predictions_test.csv"))
+        rows.append({**identity, **{k: round(v, 4) for k, v in result["test"].items()},
+                     **{k: result[k] for k in ("backend", "device", "epochs", "best_epoch", "train_seconds",
+                                              "parameters")},
+                     "predictions": relative.as_posix()})
+    metrics = pd.DataFrame(rows, columns=METRICS_COLUMNS).sort_values(
+        ["protocol", "features", "model", "fold", "seed"], ignore_index=True,
+        key=lambda c: c.map(protocol_order) if c.name == "protocol" else c.map(order) if c.name == "model"
+        else c.astype(str))
+    write_csv(results_dir / "metrics.csv", metrics)
+    return metrics
 
 
 def write_results(runs_dir, preset: str, results_dir, figures_dir, command: str = "",
@@ -128,75 +146,92 @@ def write_results(runs_dir, preset: str, results_dir, figures_dir, command: str 
     """Tables and figures from the finished runs of a preset. Returns what was written.
 
     ``extra_presets`` adds the runs of other presets (e.g. ``whisper``) to the
-    same tables, told apart by the ``features`` column.
+    same tables, told apart by their ``preset`` and ``features`` columns.
     """
-    from .plots import plot_comparison, plot_confusion, plot_history, plot_per_class_f1, save_figure
-
     results = [r for name in (preset, *extra_presets) for r in collect_runs(runs_dir, name)]
     if not results:
         raise ParameterError(f"No finished runs under {Path(runs_dir) / preset}; run the study first")
+    export_runs(results, results_dir)
+    histories = {tuple(_identity(r).values()): r["run_dir"] / "history.csv" for r in results}
+    return write_report(results_dir, figures_dir, preset, command=command, histories=histories)
+
+
+def write_report(results_dir, figures_dir, preset: str, command: str = "", histories=None) -> dict[str, Path]:
+    """Tables, figures and README of a results folder, from its ``metrics.csv`` and predictions.
+
+    Parameters
+    ----------
+    results_dir, figures_dir : path
+        Where :func:`export_runs` wrote, and where the figures go.
+    preset : str
+        The preset the README describes first; rows of other presets are
+        described after it.
+    command : str
+        The command that made the results, quoted in the README.
+    histories : dict or None
+        ``history.csv`` of runs, keyed by the tuple of their identity values;
+        the training curves of the test split or fold 0 are drawn from them
+        (without, the tables and other figures are still written).
+
+    Returns
+    -------
+    dict
+        What was written, name -> path.
+    """
+    from .plots import plot_comparison, plot_confusion, plot_history, plot_per_class_f1, save_figure
+
+    results = load_results(results_dir)
     results_dir, figures_dir = Path(results_dir), Path(figures_dir)
-    order = {name: i for i, name in enumerate(ALL_MODELS)}
-    protocol_order = {name: i for i, name in enumerate(PROTOCOLS)}
-    metrics = pd.DataFrame([_metrics_row(r) for r in results], columns=METRICS_COLUMNS)
-    metrics = metrics.sort_values(
-        ["protocol", "features", "model", "fold"], key=lambda c: c.map(protocol_order) if c.name == "protocol"
-        else c.map(order) if c.name == "model" else c.astype(str), ignore_index=True)
-    written = {"metrics": results_dir / "metrics.csv"}
-    write_csv(written["metrics"], metrics)
-    comparison = comparison_with_paper(metrics)
-    written["comparison"] = results_dir / "comparison.csv"
+    written = {"metrics": results_dir / "metrics.csv", "comparison": results_dir / "comparison.csv"}
+    comparison = results.comparison()
     write_csv(written["comparison"], comparison)
 
-    # Per-run details from the saved test predictions.
-    breakdowns, per_class = [], {}
-    predictions = {}
-    for result in results:
-        fold, run_dir, label = result["fold"], result["run_dir"], _label(result, preset)
-        table = pd.read_csv(run_dir / "predictions_test.csv")
-        # Test predictions go with the tables, for significance tests without the runs.
-        prefix = "" if result["preset"] == preset else f"{result['preset']}-"
-        write_csv(results_dir / "predictions" / f"{prefix}{run_dir.name}.csv", table)
-        predictions.setdefault((order[result["model"]], label, result["protocol"]), []).append(table)
+    predictions = results.predictions()
+    breakdowns = []
+    for identity, table in predictions.groupby(list(RUN_IDENTITY), sort=False):
         for by in ("intensity", "gender"):
             part = breakdown(table, by).rename(columns={by: "group"})
             part.insert(0, "by", by)
-            part.insert(0, "fold", fold)
-            part.insert(0, "protocol", result["protocol"])
-            part.insert(0, "model", label)
+            for column, value in reversed(list(zip(RUN_IDENTITY, identity))):
+                part.insert(0, column, value)
             breakdowns.append(part)
     written["breakdown"] = results_dir / "breakdown.csv"
     write_csv(written["breakdown"], pd.concat(breakdowns, ignore_index=True))
 
-    for (_, model, protocol), tables in sorted(predictions.items()):
-        pooled = pd.concat(tables)  # cross-validation: every actor tested once
-        per_class[f"{model} ({protocol})"] = per_class_report(pooled["emotion_id"], pooled["predicted_id"])["f1-score"]
+    per_class = []
+    for row in comparison.itertuples(index=False):
+        pooled = predictions[(predictions["label"] == row.label) & (predictions["protocol"] == row.protocol)]
+        report = per_class_report(pooled["emotion_id"], pooled["predicted_id"]).reset_index(names="emotion")
+        per_class.append(report.assign(**{c: getattr(row, c) for c in (*CONFIGURATION, "label")}))
+        slug = file_slug(row.preset, row.model, row.features, row.protocol)
         for normalize in (False, True):
             suffix = "normalised" if normalize else "counts"
             figure = plot_confusion(pooled["emotion_id"], pooled["predicted_id"], normalize=normalize,
-                                    title=f"{model}, {protocol} protocol, test ({suffix})")
-            written[f"confusion {model} {protocol} {suffix}"] = save_figure(
-                figure, figures_dir / f"confusion_{model}_{protocol}_{suffix}.png")
-    per_class_table = pd.DataFrame(per_class).reindex(EMOTIONS)
+                                    title=f"{row.label}, {row.protocol} protocol, test ({suffix})")
+            written[f"confusion {slug} {suffix}"] = save_figure(figure, figures_dir / f"confusion_{slug}_{suffix}.png")
+    per_class = pd.concat(per_class, ignore_index=True)
+    per_class = per_class[[*CONFIGURATION, "label", "emotion", "precision", "recall", "f1-score", "support"]]
     written["per_class_f1"] = results_dir / "per_class_f1.csv"
-    write_csv(written["per_class_f1"], per_class_table.reset_index(names="emotion"))
-    for protocol in metrics["protocol"].unique():
-        columns = [c for c in per_class_table if c.endswith(f"({protocol})")]
-        figure = plot_per_class_f1(per_class_table[columns].rename(columns=lambda c: c.split(" ")[0]),
-                                   title=f"test F1 per emotion, {protocol} protocol")
+    write_csv(written["per_class_f1"], per_class)
+    for protocol, part in per_class.groupby("protocol", sort=False):
+        table = part.pivot(index="emotion", columns="label", values="f1-score").reindex(
+            index=EMOTIONS, columns=list(dict.fromkeys(part["label"])))
+        figure = plot_per_class_f1(table, title=f"test F1 per emotion, {protocol} protocol")
         written[f"per_class_f1 {protocol}"] = save_figure(figure, figures_dir / f"per_class_f1_{protocol}.png")
-        for result in results:
-            if result["protocol"] == protocol and result["fold"] in ("test", 0):
-                label = _label(result, preset)
-                history = pd.read_csv(result["run_dir"] / "history.csv")
-                if "loss" not in history:  # a linear head fitted exactly: no epochs, one row per C
-                    continue
-                figure = plot_history(history, title=f"{label}, {protocol} protocol")
-                written[f"history {label} {protocol}"] = save_figure(
-                    figure, figures_dir / f"history_{label}_{protocol}.png")
+
+    for row in results.metrics.itertuples(index=False):
+        history_path = (histories or {}).get(tuple(getattr(row, c) for c in RUN_IDENTITY))
+        if row.fold not in ("test", "0") or history_path is None:
+            continue
+        history = pd.read_csv(history_path)
+        if "loss" not in history:  # a linear head fitted exactly: no epochs, one row per C
+            continue
+        slug = file_slug(row.preset, row.model, row.features, row.protocol)
+        figure = plot_history(history, title=f"{row.label}, {row.protocol} protocol")
+        written[f"history {slug}"] = save_figure(figure, figures_dir / f"history_{slug}.png")
     written["comparison_figure"] = save_figure(plot_comparison(comparison), figures_dir / "comparison.png")
     written["readme"] = results_dir / "README.md"
-    _write_readme(written["readme"], preset, metrics, comparison, figures_dir, command, extra_presets)
+    _write_readme(written["readme"], preset, results.metrics, comparison, figures_dir, command)
     return written
 
 
@@ -219,8 +254,8 @@ them beside the `paper` rows, and read the actor-independent rows for new speake
 def describe_machines(metrics: pd.DataFrame) -> str:
     """Each machine the runs trained on, with its Keras backend, run count and hours.
 
-    Runs of one study may come from several machines (a CPU for some, a lent GPU for
-    others); naming only one would misstate where the rest were measured.
+    Runs of one study may come from several machines (a CPU for some, a GPU
+    for others); naming only one would misstate where the rest were measured.
     """
     return "; ".join(
         f"{device} with Keras backend `{backend}` ({len(runs)} runs, {runs['train_seconds'].sum() / 3600:.2f} h)"
@@ -228,16 +263,21 @@ def describe_machines(metrics: pd.DataFrame) -> str:
 
 
 def training_time_table(metrics: pd.DataFrame) -> pd.DataFrame:
-    """Training seconds summed per model and machine: columns model, device, backend, runs, train_seconds."""
-    table = (metrics.groupby(["model", "device", "backend"], sort=False)["train_seconds"]
-             .agg(runs="size", train_seconds="sum").reset_index())
+    """Training seconds summed per configuration and machine.
+
+    Columns: those of ``preset``, ``model`` and ``features`` that ``metrics``
+    has (a model name alone can stand for two front-ends), ``device``,
+    ``backend``, ``runs``, ``train_seconds``.
+    """
+    keys = [c for c in ("preset", "model", "features") if c in metrics] + ["device", "backend"]
+    table = metrics.groupby(keys, sort=False)["train_seconds"].agg(runs="size", train_seconds="sum").reset_index()
     table["train_seconds"] = table["train_seconds"].round().astype(int)
     return table
 
 
-def _write_readme(path: Path, preset: str, metrics, comparison, figures_dir: Path, command: str,
-                  extra_presets=()) -> None:
-    table = comparison[["model", "features", "protocol", "runs", "accuracy", "precision_macro", "recall_macro", "f1_macro",
+def _write_readme(path: Path, preset: str, metrics, comparison, figures_dir: Path, command: str) -> None:
+    extra_presets = [name for name in dict.fromkeys(metrics["preset"]) if name != preset]
+    table = comparison[["preset", "model", "features", "protocol", "runs", "accuracy", "precision_macro", "recall_macro", "f1_macro",
                         "f1_macro_std", "paper_accuracy", "paper_precision", "paper_recall", "paper_f1"]]
     hours = metrics["train_seconds"].sum() / 3600
     figures = Path(os.path.relpath(figures_dir.resolve(), path.parent.resolve())).as_posix()
@@ -253,12 +293,15 @@ def _write_readme(path: Path, preset: str, metrics, comparison, figures_dir: Pat
         f"Training time of the runs here: {hours:.2f} hours in all.",
         "",
         "Test metrics (fractions; macro averages over the 8 emotions), beside the study's Table 2 "
-        "(`paper_*`, its own random split; it does not say how it averaged):",
+        "(`paper_*`, its own random split; it does not say how it averaged). A row is one configuration "
+        "(preset, model, front-end, protocol); `runs` counts its folds and seeds, averaged here:",
         "",
         to_markdown(table),
         "",
-        "Per run: `metrics.csv`. Per emotion: `per_class_f1.csv`. By intensity and gender: `breakdown.csv`. "
-        "Test predictions of every run (clip, true and predicted emotion, probabilities): `predictions/`.",
+        "Per run: `metrics.csv` (its identity, test metrics, machine, and the file of its test predictions). "
+        "Per emotion: `per_class_f1.csv`. By intensity and gender: `breakdown.csv`. Test predictions of every "
+        "run (clip, true and predicted emotion, probabilities): `predictions/PRESET/`. Read them all with "
+        "`ravdess_tf.results.load_results`.",
         "",
         "Training time per model and machine (all its runs; seconds on one machine are not comparable "
         "with seconds on another):",

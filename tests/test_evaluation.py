@@ -67,20 +67,6 @@ def test_paper_table_matches_reference():
     assert evaluation.PAPER_TABLE2.equals(pd.read_csv(reference))
 
 
-def test_comparison_with_paper_averages_folds():
-    metrics = pd.DataFrame({
-        "model": ["lstm"] * 3, "protocol": ["actor_cv"] * 2 + ["actor"], "fold": [0, 1, "test"],
-        "accuracy": [0.5, 0.7, 0.6], "precision_macro": [0.5, 0.7, 0.6], "recall_macro": [0.5, 0.7, 0.6],
-        "f1_macro": [0.4, 0.6, 0.5]})
-    table = evaluation.comparison_with_paper(metrics).set_index("protocol")
-    assert table.loc["actor_cv", "f1_macro"] == pytest.approx(0.5)
-    assert table.loc["actor_cv", "f1_macro_std"] == pytest.approx(np.std([0.4, 0.6], ddof=1))
-    assert table.loc["actor_cv", "runs"] == 2
-    assert table.loc["actor", "paper_f1"] == pytest.approx(0.799)
-    markdown = evaluation.to_markdown(table.reset_index())
-    assert markdown.splitlines()[0].startswith("| protocol | model |") and "0.500" in markdown
-
-
 def test_mcnemar_exact():
     a = np.array([True] * 10 + [False] * 2)
     b = np.array([False] * 10 + [True] * 2)

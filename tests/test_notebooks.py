@@ -39,3 +39,29 @@ def test_notebook_runs(path, real_metadata, tmp_path, monkeypatch):
     book.cells.insert(index + 1, injected)
     NotebookClient(book, timeout=600, kernel_name="python3",
                    resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+
+
+def test_comparison_notebook_groups_runs_as_the_library_does(tmp_path):
+    """Notebook 10 on the committed results: every configuration under its own name (no audio needed)."""
+    import json
+
+    from ravdess_tf.results import load_results
+
+    results_dir = NOTEBOOKS.parent / "results" / "full"
+    path = NOTEBOOKS / "10_comparison.ipynb"
+    book = nbformat.read(path, as_version=4)
+    index = next(i for i, cell in enumerate(book.cells) if "parameters" in cell.metadata.get("tags", []))
+    book.cells.insert(index + 1, nbformat.v4.new_code_cell(
+        f'RESULTS_DIR = {str(results_dir)!r}\nRUNS_DIR = {str(tmp_path / "runs")!r}'))
+    book.cells.append(nbformat.v4.new_code_cell(
+        'import json\nprint(json.dumps({"predictions": sorted(map(list, predictions)), '
+        '"intervals": sorted(map(list, zip(intervals.label, intervals.protocol)))}))'))
+    NotebookClient(book, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    reported = json.loads(book.cells[-1].outputs[0]["text"])
+    results = load_results(results_dir)
+    expected = sorted(map(list, dict.fromkeys(zip(results.metrics.label, results.metrics.protocol))))
+    assert reported["predictions"] == expected
+    assert reported["intervals"] == expected
+    assert ["pooled, whisper-base-L2+3+4+speaker-norm", "actor_cv"] in expected
+    assert ["transformer, whisper-base-L2+3+4", "actor_cv"] in expected

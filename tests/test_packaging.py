@@ -1,7 +1,11 @@
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10: the same parser, from PyPI (the dev extra brings it)
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -9,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_requirements_match_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     declared = set(project["dependencies"])
-    for extra in ("tf", "whisper", "dev"):
+    for extra in ("tf", "whisper", "jax", "dev"):
         declared |= set(project["optional-dependencies"][extra])
     listed = {line.strip() for line in (ROOT / "requirements.txt").read_text().splitlines()
               if line.strip() and not line.startswith("#")}

@@ -1,0 +1,214 @@
+"""Tests of ravdess_tf.results and the study's report, on synthetic run folders (no audio needed).
+
+The synthetic study has two front-ends under one model name (a log-mel
+``transformer`` and a ``transformer`` head on Whisper features), the case
+that once merged two configurations into one bar.
+"""
+
+import json
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.container import BarContainer
+
+from ravdess_tf.data import EMOTIONS
+from ravdess_tf.evaluation import compute_metrics
+from ravdess_tf.exceptions import ParameterError
+from ravdess_tf.plots import plot_comparison
+from ravdess_tf.results import (RUN_IDENTITY, configuration_labels, evaluate_run, load_results, run_file_name,
+                                summarize, tidy_metrics)
+from ravdess_tf.study import write_results
+
+matplotlib.use("Agg")
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+#: (preset, model, features, protocol, fold, fraction of clips predicted right)
+SYNTHETIC_RUNS = [
+    ("full", "transformer", "logmel80", "actor", "test", 0.50),
+    ("full", "transformer", "logmel80", "actor_cv", 0, 0.45),
+    ("full", "transformer", "logmel80", "actor_cv", 1, 0.55),
+    ("full", "lstm", "logmel80", "actor", "test", 0.40),
+    ("whisper", "transformer", "whisper-base-L2+3+4", "actor", "test", 0.75),
+    ("whisper", "transformer", "whisper-base-L2+3+4", "actor_cv", 0, 0.70),
+    ("whisper", "transformer", "whisper-base-L2+3+4", "actor_cv", 1, 0.80),
+    ("whisper", "pooled", "whisper-base-L2+3+4", "actor", "test", 0.78),
+]
+
+
+def _predictions(rng, actors, right_fraction):
+    """A predictions_test.csv table: 8 clips of each emotion per actor, a given fraction predicted right."""
+    emotion_id = np.tile(np.arange(len(EMOTIONS)), 8 * len(actors))
+    actor = np.repeat(actors, 8 * len(EMOTIONS))
+    predicted = emotion_id.copy()
+    wrong = rng.random(len(emotion_id)) >= right_fraction
+    predicted[wrong] = (emotion_id[wrong] + rng.integers(1, len(EMOTIONS), wrong.sum())) % len(EMOTIONS)
+    table = pd.DataFrame({
+        "clip_id": [f"03-01-{e + 1:02d}-01-01-{i % 2 + 1:02d}-{a:02d}-{i}" for i, (e, a) in enumerate(zip(emotion_id, actor))],
+        "actor": actor, "gender": np.where(actor % 2, "male", "female"),
+        "emotion": [EMOTIONS[e] for e in emotion_id], "emotion_id": emotion_id,
+        "intensity": np.where(np.arange(len(actor)) % 2, "strong", "normal"),
+        "predicted_id": predicted, "predicted": [EMOTIONS[p] for p in predicted]})
+    for index, emotion in enumerate(EMOTIONS):
+        table[f"p_{emotion}"] = (predicted == index).astype(float)
+    return table
+
+
+def make_runs(runs_dir: Path, runs=SYNTHETIC_RUNS) -> Path:
+    """Write finished run folders as ``ravdess_tf.training.train`` does (metrics, predictions, history)."""
+    rng = np.random.default_rng(0)
+    for preset, model, features, protocol, fold, right in runs:
+        run_dir = runs_dir / preset / run_file_name(model, protocol, fold)
+        run_dir.mkdir(parents=True)
+        actors = [21, 22, 23, 24] if fold == "test" else [1 + 4 * fold, 2 + 4 * fold, 3 + 4 * fold, 4 + 4 * fold]
+        table = _predictions(rng, actors, right)
+        table.to_csv(run_dir / "predictions_test.csv", index=False)
+        pd.DataFrame({"epoch": [0, 1], "loss": [2.0, 1.5], "accuracy": [0.2, 0.4], "val_loss": [2.0, 1.7],
+                      "val_macro_f1": [0.2, 0.3]}).to_csv(run_dir / "history.csv", index=False)
+        (run_dir / "metrics.json").write_text(json.dumps({
+            "model": model, "protocol": protocol, "fold": fold, "preset": preset, "backend": "tensorflow",
+            "features": features, "device": "cpu:2 cores x86_64", "seed": 0, "epochs": 2, "best_epoch": 2,
+            "train_seconds": 10.0, "parameters": 1000,
+            "test": compute_metrics(table.emotion_id, table.predicted_id)}))
+    return runs_dir
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    """A written synthetic study: (results folder, figures folder, what write_results returned)."""
+    root = tmp_path_factory.mktemp("study")
+    runs_dir = make_runs(root / "runs")
+    written = write_results(runs_dir, "full", root / "results", root / "figures", extra_presets=["whisper"])
+    return root / "results", root / "figures", written
+
+
+def test_two_front_ends_under_one_model_name_stay_apart(study):
+    results_dir, _, _ = study
+    comparison = load_results(results_dir).comparison().set_index(["label", "protocol"])
+    logmel = comparison.loc[("transformer, logmel80", "actor_cv")]
+    whisper = comparison.loc[("transformer, whisper-base-L2+3+4", "actor_cv")]
+    metrics = pd.read_csv(results_dir / "metrics.csv")
+    def cv_mean(features):
+        rows = metrics[(metrics.model == "transformer") & (metrics.features == features) & (metrics.protocol == "actor_cv")]
+        assert len(rows) == 2
+        return rows.f1_macro.mean()
+    assert logmel.f1_macro == pytest.approx(cv_mean("logmel80"))
+    assert whisper.f1_macro == pytest.approx(cv_mean("whisper-base-L2+3+4"))
+    assert whisper.f1_macro > logmel.f1_macro + 0.1
+    assert (logmel.runs, whisper.runs) == (2, 2)
+    # The study's Table 2 stands beside its own kind of input only.
+    assert logmel.paper_f1 == pytest.approx(0.874) and np.isnan(whisper.paper_f1)
+
+
+def test_comparison_figure_bars_equal_the_table(study):
+    results_dir, _, _ = study
+    comparison = load_results(results_dir).comparison()
+    figure = plot_comparison(comparison)
+    ax = figure.axes[0]
+    ticks = [label.get_text() for label in ax.get_xticklabels()]
+    expected = comparison.set_index(["label", "protocol"])["f1_macro"]
+    bars_checked = 0
+    for container in (c for c in ax.containers if isinstance(c, BarContainer)):
+        protocol = container.get_label()
+        for tick, bar in zip(ticks, container.patches):
+            if protocol == "the study's reported F1":
+                reported = comparison[comparison.label == tick].paper_f1.dropna()
+                assert (np.isnan(bar.get_height()) if reported.empty
+                        else bar.get_height() == pytest.approx(reported.iloc[0]))
+            elif (tick, protocol) in expected.index:
+                assert bar.get_height() == pytest.approx(expected[(tick, protocol)])
+                bars_checked += 1
+            else:
+                assert np.isnan(bar.get_height())
+    assert bars_checked == len(comparison)
+
+
+def test_metrics_name_each_runs_predictions(study):
+    results_dir, _, _ = study
+    results = load_results(results_dir)
+    assert len(results.metrics) == len(SYNTHETIC_RUNS)
+    for row in results.metrics.itertuples():
+        table = pd.read_csv(results_dir / row.predictions)
+        assert compute_metrics(table.emotion_id, table.predicted_id)["f1_macro"] == pytest.approx(row.f1_macro, abs=1e-4)
+    predictions = results.predictions()
+    assert set(predictions.columns) >= {*RUN_IDENTITY, "label", "clip_id", "predicted_id"}
+    pooled = results.pooled_predictions()
+    assert set(pooled) == set(zip(results.metrics.label, results.metrics.protocol))
+    # actor_cv pools its folds: 2 folds x 4 actors x 64 clips
+    assert len(pooled[("transformer, whisper-base-L2+3+4", "actor_cv")]) == 2 * 4 * 64
+
+
+def test_report_files_are_keyed_by_configuration(study):
+    results_dir, figures_dir, written = study
+    per_class = pd.read_csv(results_dir / "per_class_f1.csv")
+    assert set(per_class.label) == {"transformer, logmel80", "lstm, logmel80", "transformer, whisper-base-L2+3+4",
+                                    "pooled, whisper-base-L2+3+4"}
+    assert len(per_class) == len(EMOTIONS) * len(summarize(pd.read_csv(results_dir / "metrics.csv")))
+    breakdown = pd.read_csv(results_dir / "breakdown.csv")
+    assert set(breakdown.preset) == {"full", "whisper"} and set(breakdown.by) == {"intensity", "gender"}
+    assert (figures_dir / "confusion_full_transformer_logmel80_actor_cv_normalised.png").is_file()
+    assert (figures_dir / "confusion_whisper_transformer_whisper-base-L2-3-4_actor_cv_normalised.png").is_file()
+    assert (figures_dir / "history_whisper_transformer_whisper-base-L2-3-4_actor_cv.png").is_file()
+    readme = (results_dir / "README.md").read_text()
+    assert "| whisper | transformer | whisper-base-L2+3+4 | actor_cv | 2 |" in readme
+    assert all(Path(path).is_file() for path in written.values())
+
+
+def test_mcnemar_pairs_configurations_on_the_same_clips(study):
+    results_dir, _, _ = study
+    tests = load_results(results_dir).mcnemar_tests()
+    actor = tests[tests.protocol == "actor"]
+    assert len(actor) == 6  # 4 configurations tested on actors 21-24: every pair
+    assert set(tests.protocol) == {"actor", "actor_cv"}
+    intervals = load_results(results_dir).bootstrap_intervals(n_resamples=50)
+    assert (intervals.low <= intervals.f1_macro).all() and (intervals.f1_macro <= intervals.high).all()
+
+
+def test_labels_add_the_preset_only_when_needed():
+    table = pd.DataFrame({"preset": ["quick", "full", "whisper"], "model": ["lstm", "lstm", "lstm"],
+                          "features": ["logmel80", "logmel80", "whisper-base-L2+3+4"]})
+    assert list(configuration_labels(table)) == ["lstm, logmel80, quick", "lstm, logmel80, full",
+                                                 "lstm, whisper-base-L2+3+4"]
+
+
+def test_identity_is_checked():
+    rows = pd.DataFrame({"preset": ["full"] * 2, "model": ["lstm"] * 2, "features": ["logmel80"] * 2,
+                         "protocol": ["actor"] * 2, "fold": ["test"] * 2, "seed": [0, 0]})
+    with pytest.raises(ParameterError, match="two runs share one identity"):
+        tidy_metrics(rows)
+    with pytest.raises(ParameterError, match="no column preset"):
+        tidy_metrics(rows.drop(columns="preset"))
+    assert len(tidy_metrics(rows.assign(seed=[0, 1]))) == 2
+
+
+def test_run_file_names():
+    assert run_file_name("lstm", "actor", "test") == "lstm-actor"
+    assert run_file_name("lstm", "actor_cv", "3") == "lstm-actor_cv-fold3"
+    assert run_file_name("lstm", "paper", None, seed=2) == "lstm-paper-seed2"
+
+
+def test_evaluate_run(tmp_path):
+    run_dir = make_runs(tmp_path, SYNTHETIC_RUNS[:1]) / "full" / "transformer-actor"
+    report = evaluate_run(run_dir)
+    table = pd.read_csv(run_dir / "predictions_test.csv")
+    assert report.metrics.f1_macro.iloc[0] == pytest.approx(compute_metrics(table.emotion_id, table.predicted_id)["f1_macro"])
+    assert list(report.breakdowns) == ["intensity", "gender", "actor"] and report.clips == len(table)
+    assert (run_dir / "figures" / "confusion_test_normalised.png").is_file()
+    assert (run_dir / "figures" / "history.png").is_file()
+    with pytest.raises(ParameterError, match="no predictions_validation.csv"):
+        evaluate_run(run_dir, "validation")
+
+
+def test_committed_results_agree_with_their_predictions():
+    """Every row of results/full/metrics.csv is what its own predictions file scores."""
+    results = load_results(REPOSITORY / "results" / "full")
+    for row in results.metrics.itertuples():
+        table = pd.read_csv(results.folder / row.predictions)
+        metrics = compute_metrics(table.emotion_id, table.predicted_id)
+        assert metrics["f1_macro"] == pytest.approx(row.f1_macro, abs=1e-4), row.predictions
+        assert metrics["accuracy"] == pytest.approx(row.accuracy, abs=1e-4), row.predictions
+    comparison = pd.read_csv(results.folder / "comparison.csv")
+    assert list(comparison.label) == list(results.comparison().label)
+    assert np.allclose(comparison.f1_macro, results.comparison().f1_macro)
