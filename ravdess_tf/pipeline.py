@@ -1,15 +1,15 @@
 """Input pipelines: normalised, augmented batches for Keras.
 
-Two paths with the same behaviour:
-
-- :func:`make_dataset` returns a ``tf.data.Dataset`` (TensorFlow backend);
-- :class:`ArrayBatches` is a ``keras.utils.PyDataset`` that needs no
-  TensorFlow, for ``KERAS_BACKEND=jax`` or ``torch``.
-
-Both standardise every mel band with statistics of the *training* clips
-(:func:`fit_normalizer`), add a channel axis, and in training apply
-SpecAugment-style augmentation (:func:`augment_batch`). The augmentation is
-written once, in NumPy, and the tf.data path calls it on whole batches.
+The batches are defined once, by :class:`ArrayBatches`, a
+``keras.utils.PyDataset`` that works under every Keras backend: it
+standardises every mel band with statistics of the *training* clips
+(:func:`fit_normalizer`), adds a channel axis, and in training shuffles and
+applies SpecAugment-style augmentation (:func:`augment_batch`, in NumPy).
+Which clips form batch ``i`` of epoch ``e`` and how they are augmented is a
+pure function of ``(seed, e, i)``, so a run sees the same batches under
+TensorFlow and JAX, whatever order or how often Keras asks for them, and
+after it is resumed. :func:`make_dataset` serves the same batches as a
+``tf.data.Dataset`` for code that wants one.
 """
 
 from __future__ import annotations
@@ -201,7 +201,7 @@ def make_dataset(
     seed: int = 0,
     normalizer: Normalizer | None = None,
 ):
-    """A ``tf.data.Dataset`` of ``(x, y)`` batches.
+    """A ``tf.data.Dataset`` of the batches of :class:`ArrayBatches` (TensorFlow only).
 
     Parameters
     ----------
@@ -225,30 +225,22 @@ def make_dataset(
     -------
     tf.data.Dataset
         Batches ``x`` of shape ``(batch, n_features, frames, 1)`` float32 and
-        ``y`` of shape ``(batch,)`` int32, prefetched.
+        ``y`` of shape ``(batch,)`` int32. Each pass over it is the next
+        epoch of :class:`ArrayBatches` with the same arguments.
     """
     import tensorflow as tf
 
-    features, labels = _check_inputs(features, labels, batch_size)
-    normalizer = normalizer or fit_normalizer(features)
-    dataset = tf.data.Dataset.from_tensor_slices((normalizer(features)[..., None], labels))
-    if shuffle:
-        dataset = dataset.shuffle(len(features), seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size)
-    config = _augment_config(augment)
-    if config is not None:
-        rng = np.random.default_rng(seed)
+    batches = _array_batches_class()(features, labels, batch_size=batch_size, shuffle=shuffle, augment=augment,
+                                     seed=seed, normalizer=normalizer)
 
-        def augment_in_numpy(x):
-            return augment_batch(x, rng, config)
+    def one_epoch():
+        for index in range(len(batches)):
+            yield batches[index]
+        batches.on_epoch_end()
 
-        def augment_in_graph(x, y):
-            augmented = tf.numpy_function(augment_in_numpy, [x], tf.float32, stateful=True)
-            augmented.set_shape(x.shape)
-            return augmented, y
-
-        dataset = dataset.map(augment_in_graph)
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    x, _ = batches[0]
+    signature = (tf.TensorSpec((None, *x.shape[1:]), tf.float32), tf.TensorSpec((None,), tf.int32))
+    return tf.data.Dataset.from_generator(one_epoch, output_signature=signature).prefetch(tf.data.AUTOTUNE)
 
 
 @functools.cache
@@ -258,25 +250,53 @@ def _array_batches_class():
     import keras
 
     class ArrayBatches(keras.utils.PyDataset):
-        """The backend-neutral twin of :func:`make_dataset` (no TensorFlow needed).
+        """Standardised, shuffled and augmented batches of arrays, for ``model.fit`` under any backend.
 
-        Same arguments and the same batches: standardised, channel axis added,
-        shuffled and augmented in training. Use it with ``model.fit`` under any
-        Keras backend.
+        Parameters
+        ----------
+        features : numpy.ndarray
+            Shape ``(clips, n_features, frames)``.
+        labels : numpy.ndarray
+            Integer class labels, shape ``(clips,)``.
+        batch_size : int
+        shuffle : bool
+            A new order every epoch (training).
+        augment : bool or AugmentConfig
+            Augment on the fly (training only); ``True`` means ``AugmentConfig()``.
+        seed : int
+            Non-negative; with the epoch and the batch index it fixes every
+            random choice (order, masks, shifts, noise).
+        normalizer : Normalizer or None
+            Statistics to standardise with; ``None`` fits them on ``features``.
+
+        Notes
+        -----
+        Batch ``i`` of epoch ``e`` depends only on ``(seed, e, i)``: Keras may
+        ask for batches ahead (TensorFlow reads two to learn their shapes),
+        and the batches stay the same. :meth:`on_epoch_end` moves to the
+        next epoch; :meth:`set_epoch` jumps to one (a resumed run).
         """
 
         def __init__(self, features, labels, batch_size=32, shuffle=False, augment=False, seed=0,
                      normalizer=None, **kwargs):
             super().__init__(**kwargs)
             features, labels = _check_inputs(features, labels, batch_size)
+            if not isinstance(seed, (int, np.integer)) or seed < 0:
+                raise ParameterError(f"seed must be a non-negative integer, got {seed!r}")
             self.normalizer = normalizer or fit_normalizer(features)
             self.x = self.normalizer(features)[..., None]
             self.y = labels
             self.batch_size = batch_size
             self.shuffle = shuffle
             self.augment = _augment_config(augment)
-            self.rng = np.random.default_rng(seed)
-            self.order = self.rng.permutation(len(self.y)) if shuffle else np.arange(len(self.y))
+            self.seed = int(seed)
+            self.set_epoch(0)
+
+        def set_epoch(self, epoch: int) -> None:
+            """Serve the batches of ``epoch`` (0-based) from now on."""
+            self.epoch = int(epoch)
+            self.order = (np.random.default_rng((self.seed, self.epoch)).permutation(len(self.y)) if self.shuffle
+                          else np.arange(len(self.y)))
 
         def __len__(self):
             return math.ceil(len(self.y) / self.batch_size)
@@ -285,12 +305,11 @@ def _array_batches_class():
             rows = self.order[index * self.batch_size:(index + 1) * self.batch_size]
             x = self.x[rows]
             if self.augment is not None:
-                x = augment_batch(x, self.rng, self.augment)
+                x = augment_batch(x, np.random.default_rng((self.seed, self.epoch, int(index))), self.augment)
             return x, self.y[rows]
 
         def on_epoch_end(self):
-            if self.shuffle:
-                self.order = self.rng.permutation(len(self.y))
+            self.set_epoch(self.epoch + 1)
 
     ArrayBatches.__module__ = __name__
     return ArrayBatches

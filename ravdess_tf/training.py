@@ -82,6 +82,9 @@ class TrainConfig:
     #: test time: unsupervised adaptation to new speakers, which then need
     #: several clips each (predict takes the files it is given as one speaker).
     speaker_normalization: bool = False
+    #: A ``.weights.h5`` file (``model.save_weights``) to start from instead of
+    #: random weights: a warm start, or the same start under two backends.
+    initial_weights: str | None = None
 
     def __post_init__(self):
         for name in ("epochs", "batch_size", "patience"):
@@ -94,6 +97,11 @@ class TrainConfig:
             raise ParameterError(f"TrainConfig.optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
         if self.linear_c is not None and not (isinstance(self.linear_c, (int, float)) and self.linear_c > 0):
             raise ParameterError(f"TrainConfig.linear_c must be a positive number or None, got {self.linear_c!r}")
+        if not isinstance(self.seed, int) or self.seed < 0:
+            raise ParameterError(f"TrainConfig.seed must be a non-negative integer, got {self.seed!r}")
+        if self.initial_weights is not None and not str(self.initial_weights).endswith(".weights.h5"):
+            raise ParameterError("TrainConfig.initial_weights must be a .weights.h5 file written by "
+                                 f"model.save_weights, got {self.initial_weights!r}")
         if self.precision not in PRECISIONS:
             raise ParameterError(f"TrainConfig.precision must be one of {PRECISIONS}, got {self.precision!r}")
 
@@ -340,17 +348,17 @@ def _optimizer(config: TrainConfig, steps_per_epoch: int):
     return keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True)
 
 
-def _batches(x, y, config: TrainConfig, training: bool, normalizer: Normalizer):
-    """tf.data under TensorFlow, a PyDataset under any other backend."""
+def _training_batches(x, y, config: TrainConfig, normalizer: Normalizer):
+    """The training batches, the same under every backend (a PyDataset), and the callback that keeps
+    their epoch in step with the model's (a run resumed at epoch 12 gets epoch 12's batches)."""
     import keras
 
-    from .pipeline import ArrayBatches, make_dataset
+    from .pipeline import ArrayBatches
 
-    kwargs = dict(batch_size=config.batch_size, shuffle=training, augment=training and config.augment,
-                  seed=config.seed, normalizer=normalizer)
-    if keras.backend.backend() == "tensorflow":
-        return make_dataset(x, y, **kwargs)
-    return ArrayBatches(x, y, **kwargs)
+    batches = ArrayBatches(x, y, batch_size=config.batch_size, shuffle=True, augment=config.augment,
+                           seed=config.seed, normalizer=normalizer)
+    follow_epoch = keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: batches.set_epoch(epoch))
+    return batches, follow_epoch
 
 
 def fit_logistic_regression(x, y, C: float, *, balanced: bool = True, seed: int = 0):
@@ -448,12 +456,15 @@ def _fit(model_name, config, feature_config, features, labels, normalizer, run_d
     keras.config.set_dtype_policy(config.precision)
     try:
         model = build_model(model_name, (*feature_config.shape, 1), len(EMOTIONS), **config.model_options)
-        train_batches = _batches(features["train"], labels["train"], config, True, normalizer)
+        train_batches, follow_epoch = _training_batches(features["train"], labels["train"], config, normalizer)
+        if config.initial_weights is not None:
+            model.load_weights(config.initial_weights)
         steps_per_epoch = int(np.ceil(len(labels["train"]) / config.batch_size))
         model.compile(optimizer=_optimizer(config, steps_per_epoch), loss="sparse_categorical_crossentropy",
                       metrics=["accuracy"])
         x_val = normalizer(features["validation"])[..., None] if len(labels["validation"]) else None
         all_callbacks = [
+            follow_epoch,
             _selection_callback()(x_val, labels["validation"], run_dir, config.patience),
             keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
             keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
@@ -461,7 +472,7 @@ def _fit(model_name, config, feature_config, features, labels, normalizer, run_d
         if config.tensorboard:
             all_callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
         all_callbacks += callbacks or []
-        # shuffle=False: the pipeline shuffles (fit's own flag does nothing for these inputs)
+        # shuffle=False: the batches shuffle themselves, by seed and epoch
         model.fit(train_batches, epochs=config.epochs, callbacks=all_callbacks, verbose=verbose, shuffle=False,
                   class_weight=class_weights_for(labels["train"]) if config.class_weights else None)
     finally:
@@ -520,6 +531,12 @@ def train(
     if missing or len(split.get("train", ())) == 0:
         raise ParameterError(
             f"split needs the parts train (not empty), validation and test; missing: {missing or ['train']}")
+    if config.initial_weights is not None:
+        if config.optimizer == "lbfgs":
+            raise ParameterError("initial_weights applies to gradient training; optimizer='lbfgs' fits the linear "
+                                 "head exactly and has no starting point")
+        if not Path(config.initial_weights).is_file():
+            raise FileNotFoundError(f"TrainConfig.initial_weights: no such file {config.initial_weights!r}")
     run_dir = Path(run_dir)
     if (run_dir / "metrics.json").exists():
         if not overwrite:

@@ -17,15 +17,15 @@ if [ ! -f runs/full/transformer-all/metrics.json ]; then
 fi
 
 # 3. The five convolutional networks on the paper and actor splits (the long part: 5-10 hours,
-#    as the shared VM's load goes), the faster ones first and each model on both splits before the next.
+#    as the machine's load goes), the faster ones first and each model on both splits before the next.
 ravdess-tf study --preset full --models alexnet inception_v3 --protocols paper actor
 for model in resnet50 vgg16 vgg19; do
     ravdess-tf study --preset full --models "$model" --protocols paper actor
 done
 
-# 4. 6-fold actor cross-validation of three convolutional networks (18 runs; about 12 hours on this CPU).
-#    These ran on a lent H200 instead, with scripts/gpu_study/ (JAX backend, several runs at once); on a
-#    CPU this line does the same work.
+# 4. 6-fold actor cross-validation of three convolutional networks (18 runs; about 12 hours on a 2-core CPU).
+#    In results/full these ran on one H200 GPU with the JAX backend, several runs at once
+#    (scripts/gpu_study/README.md); on a CPU this line does the same work.
 ravdess-tf study --preset full --models resnet50 alexnet inception_v3 --protocols actor_cv
 
 # Each study command rewrites results/full/ and figures/full/ from every finished run of the preset.
