@@ -82,25 +82,18 @@ def cmd_evaluate(args):
 
 def cmd_study(args):
     from .data import load_or_download
-    from .study import run_study, write_results
+    from .study import report_study, run_study
     from .training import PRESETS
 
     metadata = load_or_download(args.data_dir)
     models = args.models or PRESETS[args.preset]["study"]
     run_study(metadata, preset=args.preset, models=models, protocols=args.protocols, folds=args.folds,
               runs_dir=args.runs_dir, cache_dir=args.cache_dir, seed=args.seed, verbose=args.verbose)
-    report_preset = PRESETS[args.preset].get("report_in", args.preset)
-    if not (Path(args.runs_dir) / report_preset).is_dir():
-        report_preset = args.preset
-    extra = [name for name, recipe in PRESETS.items() if recipe.get("report_in") == report_preset
-             and name != report_preset and (Path(args.runs_dir) / name).is_dir()]
-    results_dir = args.results_dir or Path("results") / report_preset
-    figures_dir = args.figures_dir or Path("figures") / report_preset
     command = "ravdess-tf " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["study"] else ""
-    written = write_results(args.runs_dir, report_preset, results_dir, figures_dir, command=command,
-                            extra_presets=extra)
-    print(f"Tables: {results_dir}/ (metrics.csv, comparison.csv, README.md)")
-    print(f"Figures: {figures_dir}/ ({sum(1 for p in written.values() if str(p).endswith('.png'))} PNG files)")
+    report = report_study(args.runs_dir, args.preset, results_dir=args.results_dir, figures_dir=args.figures_dir,
+                          command=command)
+    print(f"Tables: {report.results_dir}/ (metrics.csv, comparison.csv, README.md)")
+    print(f"Figures: {report.figures_dir}/ ({report.figure_count} PNG files)")
 
 
 def cmd_predict(args):

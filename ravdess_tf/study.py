@@ -15,6 +15,7 @@ import platform
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -154,6 +155,40 @@ def write_results(runs_dir, preset: str, results_dir, figures_dir, command: str 
     export_runs(results, results_dir)
     histories = {tuple(_identity(r).values()): r["run_dir"] / "history.csv" for r in results}
     return write_report(results_dir, figures_dir, preset, command=command, histories=histories)
+
+
+class StudyReport(NamedTuple):
+    """Where :func:`report_study` wrote: the tables' and figures' folders, and what it wrote."""
+
+    results_dir: Path
+    figures_dir: Path
+    written: dict
+
+    @property
+    def figure_count(self) -> int:
+        return sum(1 for path in self.written.values() if Path(path).suffix == ".png")
+
+
+def report_study(runs_dir, preset: str, results_dir=None, figures_dir=None, command: str = "") -> StudyReport:
+    """Write the tables and figures of a preset's runs, with the runs of the presets reported beside it.
+
+    A preset with ``report_in`` (``whisper``) is reported in that preset's
+    tables (``full``) when its runs exist, together with every other preset
+    reported there; the folders default to ``results/PRESET`` and
+    ``figures/PRESET`` of the preset reported.
+    """
+    if preset not in PRESETS:
+        raise ParameterError(f"Unknown preset {preset!r}; presets: {', '.join(PRESETS)}")
+    runs_dir = Path(runs_dir)
+    main_preset = PRESETS[preset].get("report_in", preset)
+    if not (runs_dir / main_preset).is_dir():
+        main_preset = preset
+    extra = [name for name, recipe in PRESETS.items()
+             if recipe.get("report_in") == main_preset and name != main_preset and (runs_dir / name).is_dir()]
+    results_dir = Path(results_dir) if results_dir is not None else Path("results") / main_preset
+    figures_dir = Path(figures_dir) if figures_dir is not None else Path("figures") / main_preset
+    written = write_results(runs_dir, main_preset, results_dir, figures_dir, command=command, extra_presets=extra)
+    return StudyReport(results_dir, figures_dir, written)
 
 
 def write_report(results_dir, figures_dir, preset: str, command: str = "", histories=None) -> dict[str, Path]:

@@ -212,3 +212,14 @@ def test_committed_results_agree_with_their_predictions():
     comparison = pd.read_csv(results.folder / "comparison.csv")
     assert list(comparison.label) == list(results.comparison().label)
     assert np.allclose(comparison.f1_macro, results.comparison().f1_macro)
+
+
+def test_report_study_puts_whisper_runs_in_the_full_tables(tmp_path):
+    from ravdess_tf.study import report_study
+
+    runs_dir = make_runs(tmp_path / "runs")
+    report = report_study(runs_dir, "whisper", results_dir=tmp_path / "results", figures_dir=tmp_path / "figures")
+    metrics = pd.read_csv(report.results_dir / "metrics.csv")
+    assert set(metrics.preset) == {"full", "whisper"}
+    assert "# Results: preset `full`" in (report.results_dir / "README.md").read_text()
+    assert report.figure_count == len(list((tmp_path / "figures").glob("*.png")))
