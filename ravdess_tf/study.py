@@ -109,7 +109,7 @@ def collect_runs(runs_dir, preset: str) -> list[dict]:
             continue
         if "features" not in result:
             config = json.loads((path.parent / "config.json").read_text())
-            result["features"] = FeatureConfig(**config["feature_config"]).tag
+            result["features"] = FeatureConfig.from_dict(config["feature_config"]).tag
         results.append({**result, "preset": preset, "run_dir": path.parent})
     return results
 
@@ -119,7 +119,9 @@ def export_runs(results: list[dict], results_dir) -> pd.DataFrame:
 
     A run's predictions go to ``predictions/PRESET/RUN.csv`` and its row of
     ``metrics.csv`` names that file, so readers join the two by identity,
-    never by parsing file names.
+    never by parsing file names. Rows already in ``metrics.csv`` for runs not
+    given here are kept (runs trained elsewhere, or with an earlier
+    front-end); a run given here replaces its own row.
     """
     results_dir = Path(results_dir)
     order = {name: i for i, name in enumerate(ALL_MODELS)}
@@ -134,7 +136,16 @@ def export_runs(results: list[dict], results_dir) -> pd.DataFrame:
                      **{k: result[k] for k in ("backend", "device", "epochs", "best_epoch", "train_seconds",
                                               "parameters")},
                      "predictions": relative.as_posix()})
-    metrics = pd.DataFrame(rows, columns=METRICS_COLUMNS).sort_values(
+    metrics = pd.DataFrame(rows, columns=METRICS_COLUMNS)
+    previous = results_dir / "metrics.csv"
+    if previous.is_file():  # rows of runs not at hand now (another machine's, an older front-end's) stay
+        kept = pd.read_csv(previous, dtype={"fold": str})
+        if set(METRICS_COLUMNS) <= set(kept.columns):
+            kept = kept[METRICS_COLUMNS]
+            new_runs = set(map(tuple, metrics[list(RUN_IDENTITY)].astype(str).to_numpy()))
+            kept = kept[[tuple(row) not in new_runs for row in kept[list(RUN_IDENTITY)].astype(str).to_numpy()]]
+            metrics = pd.concat([kept, metrics], ignore_index=True)
+    metrics = metrics.sort_values(
         ["protocol", "features", "model", "fold", "seed"], ignore_index=True,
         key=lambda c: c.map(protocol_order) if c.name == "protocol" else c.map(order) if c.name == "model"
         else c.astype(str))

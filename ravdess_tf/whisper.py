@@ -638,8 +638,15 @@ class WhisperFeatureExtractor:
         self.config = config
         self.embedder = WhisperEmbedder(config.whisper_model, pad_to_30s=config.pad_to_30s, download=False)
 
+    def __call__(self, audio: np.ndarray) -> np.ndarray:
+        """Features of mono audio at 16 kHz, read as the config reads a clip (centred, level-normalised)."""
+        from .features import prepare_clip
+
+        states = self.embedder(prepare_clip(audio, self.config)[None], self.config.layers)  # (layers, 1, frames, width)
+        return np.concatenate([state[0].T for state in states], axis=0)
+
     def from_file(self, path) -> np.ndarray:
         from .features import load_clip
 
-        states = self.embedder(load_clip(path, self.config)[None], self.config.layers)  # (layers, 1, frames, width)
+        states = self.embedder(load_clip(path, self.config)[None], self.config.layers)
         return np.concatenate([state[0].T for state in states], axis=0)

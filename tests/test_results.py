@@ -223,3 +223,14 @@ def test_report_study_puts_whisper_runs_in_the_full_tables(tmp_path):
     assert set(metrics.preset) == {"full", "whisper"}
     assert "# Results: preset `full`" in (report.results_dir / "README.md").read_text()
     assert report.figure_count == len(list((tmp_path / "figures").glob("*.png")))
+
+
+def test_results_of_runs_not_at_hand_are_kept(tmp_path):
+    """Writing the results of some runs keeps the rows of others already in the folder."""
+    first = make_runs(tmp_path / "first", SYNTHETIC_RUNS[:2])
+    write_results(first, "full", tmp_path / "results", tmp_path / "figures")
+    second = make_runs(tmp_path / "second", SYNTHETIC_RUNS[1:4])
+    write_results(second, "full", tmp_path / "results", tmp_path / "figures")
+    metrics = load_results(tmp_path / "results").metrics
+    assert len(metrics) == 4  # runs 0..3, run 1 written twice, kept once
+    assert not metrics.duplicated(list(RUN_IDENTITY)).any()

@@ -117,7 +117,8 @@ def test_feature_config_whisper_shape_and_validation():
     config = FeatureConfig(kind="whisper", layer=[2, 3, 4])
     assert config.layer == (2, 3, 4) and config.layers == (2, 3, 4)
     assert config.shape == (3 * 512, 151)  # 3 s: 301 log-mel frames of 10 ms -> 151 of 20 ms
-    assert config.tag == "whisper-base-L2+3+4"
+    assert config.tag == "whisper-base-L2+3+4+level"
+    assert FeatureConfig.from_dict({"kind": "whisper", "layer": [2, 3, 4]}).tag == "whisper-base-L2+3+4"
     assert FeatureConfig(kind="whisper", layer=4).to_dict()["layer"] == 4
     assert FeatureConfig(**json.loads(json.dumps(config.to_dict()))) == config
     with pytest.raises(ParameterError, match="layers 0-6"):
@@ -194,7 +195,7 @@ def test_pooled_head_learns_on_real_clips(real_metadata, tmp_path):
     split = {"train": actors(1, 2), "validation": actors(3), "test": actors(4)}
     result = train("pooled", split, preset_config("whisper", "pooled"), run_dir=tmp_path / "run",
                    cache_dir=tmp_path / "cache", verbose=0)
-    assert result["features"] == "whisper-base-L2+3+4"
+    assert result["features"] == "whisper-base-L2+3+4+level"
     assert result["test"]["accuracy"] > 0.3
 
 
