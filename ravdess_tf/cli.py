@@ -153,6 +153,71 @@ def _write_timeline(table, destination: str) -> None:
         raise ParameterError(f"--timeline {destination!r}: give a .csv or .json file, or - for the terminal")
 
 
+def cmd_robustness(args):
+    from .data import load_or_download
+    from .evaluation import to_markdown
+    from .inference import load_pretrained, load_run
+    from .plots import save_figure
+    from .results import file_slug
+    from .robustness import bundled_model_clips, evaluate_robustness, plot_robustness
+    from .atomic import write_csv
+
+    if (args.run_dir is None) == (args.pretrained is None):
+        raise ParameterError("give either RUN_DIR (a run's test clips) or --pretrained NAME (a bundled model)")
+    metadata = load_or_download(args.data_dir)
+    if args.run_dir is not None:
+        import pandas as pd
+
+        predictor = load_run(args.run_dir)
+        tested = pd.read_csv(args.run_dir / "predictions_test.csv")["clip_id"] if (
+            args.run_dir / "predictions_test.csv").is_file() else None
+        if tested is None:
+            raise ParameterError(f"{args.run_dir} has no predictions_test.csv: it has no test clips to alter")
+        clips = metadata[metadata["clip_id"].isin(set(tested))]
+    else:
+        predictor = load_pretrained(args.pretrained)
+        clips = bundled_model_clips(metadata)
+    babble_from = metadata[~metadata["actor"].isin(set(clips["actor"]))]
+    table = evaluate_robustness(predictor, clips, babble_from)
+    name = file_slug(args.name or (args.pretrained and f"bundled-{predictor.feature_config.kind}")
+                     or args.run_dir.name)
+    write_csv(args.out / f"{name}.csv", table)
+    save_figure(plot_robustness({predictor.name: table}), args.out / f"{name}.png")
+    print(f"{predictor.name} on {len(clips)} clips:")
+    print(to_markdown(table))
+    print(f"Written: {args.out / (name + '.csv')}, {args.out / (name + '.png')}")
+
+
+def cmd_evaluate_corpus(args):
+    from .atomic import write_csv
+    from .corpus import evaluate_corpus, load_corpus
+    from .data import EMOTIONS
+    from .evaluation import to_markdown
+    from .inference import load_pretrained, load_run
+    from .plots import plot_confusion, save_figure
+
+    clips, left_out = load_corpus(args.folder, rule=args.rule, labels=args.labels)
+    predictor = load_run(args.model) if args.model else load_pretrained(args.pretrained)
+    report = evaluate_corpus(predictor, clips)
+    print(f"{predictor.name} on {len(report.predictions)} clips of {args.folder} "
+          f"(emotions shared with RAVDESS: {', '.join(report.shared)})")
+    if len(left_out):
+        print("Left out (no RAVDESS emotion): " + ", ".join(f"{label} {count}" for label, count in left_out.items()))
+    if report.no_speech:
+        print(f"Left out (no speech): {report.no_speech}")
+    print(to_markdown(report.metrics))
+    print()
+    print(to_markdown(report.confusion.reset_index(names="true \\ predicted"), float_format="{:.0f}"))
+    out = args.out or Path("results") / "corpus" / args.folder.resolve().name
+    write_csv(out / "predictions.csv", report.predictions)
+    write_csv(out / "metrics.csv", report.metrics)
+    ids = {e: i for i, e in enumerate(EMOTIONS)}
+    figure = plot_confusion(report.predictions["emotion"].map(ids), report.predictions["predicted"].map(ids),
+                            normalize=True, title=f"{predictor.name} on {args.folder.resolve().name}")
+    save_figure(figure, out / "confusion.png")
+    print(f"Written: {out}/ (predictions.csv, metrics.csv, confusion.png)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ravdess-tf",
@@ -262,11 +327,40 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--verbose", dest="backend_logs", action="store_true", default=argparse.SUPPRESS,
                          help="show the Keras backend's start-up messages (TensorFlow's C++ lines)")
     predict.set_defaults(run=cmd_predict)
+
+    robustness = commands.add_parser(
+        "robustness", help="a model's answers under other levels, noise, a telephone band and a delay")
+    robustness.add_argument("run_dir", type=Path, nargs="?", default=None, metavar="RUN_DIR",
+                            help="a run folder from `train`: its test clips are altered")
+    robustness.add_argument("--pretrained", choices=("auto", *PRETRAINED), default=None,
+                            help="a bundled model instead, on actors 21-24 (every third clip; heard in training)")
+    robustness.add_argument("--out", type=Path, default=Path("results") / "robustness",
+                            help="folder for the table (CSV) and figure (PNG); default results/robustness")
+    robustness.add_argument("--name", default=None, help="file name of the table and figure (default: the model's)")
+    _data_dir_argument(robustness)
+    robustness.set_defaults(run=cmd_robustness)
+
+    from .corpus import NAME_RULES
+
+    corpus = commands.add_parser("evaluate-corpus",
+                                 help="score a model on another corpus, its labels mapped onto RAVDESS's emotions")
+    corpus.add_argument("folder", type=Path, metavar="DIR", help="the corpus' folder (searched recursively)")
+    labels = corpus.add_mutually_exclusive_group(required=True)
+    labels.add_argument("--rule", choices=tuple(NAME_RULES),
+                        help="read labels from file names as this public corpus names them")
+    labels.add_argument("--labels", type=Path, metavar="CSV",
+                        help="a CSV with columns path (relative to DIR) and emotion (RAVDESS's names)")
+    corpus.add_argument("--model", type=Path, default=None, metavar="RUN_DIR", help="a run folder from `train`")
+    corpus.add_argument("--pretrained", choices=("auto", *PRETRAINED), default="auto",
+                        help="a bundled model (default auto: whisper when installed, else logmel)")
+    corpus.add_argument("--out", type=Path, default=None,
+                        help="folder for predictions, metrics and the confusion matrix; default results/corpus/NAME")
+    corpus.set_defaults(run=cmd_evaluate_corpus)
     return parser
 
 
 #: Commands that run Keras, whose backend is started (quietly) before they run.
-KERAS_COMMANDS = ("train", "study", "predict")
+KERAS_COMMANDS = ("train", "study", "predict", "robustness", "evaluate-corpus")
 
 
 @contextlib.contextmanager

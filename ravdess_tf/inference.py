@@ -99,6 +99,18 @@ class EmotionPredictor:
                           "answer on so little is unreliable", UserWarning, stacklevel=3)
         return audio
 
+    def predict_audio(self, recordings) -> np.ndarray:
+        """Class probabilities, shape ``(recordings, 8)``, of mono 16 kHz arrays, each read as one centred clip.
+
+        No silence check and no windows: what the model makes of exactly
+        these samples (the robustness protocol uses it).
+        """
+        if self.speaker_normalization:
+            raise ParameterError(f"{self.source} normalises each speaker over several files; use predict()")
+        if self.feature_config.sample_rate != 16_000:
+            raise ParameterError(f"predict_audio takes 16 kHz audio; this model reads {self.feature_config.sample_rate} Hz")
+        return self._probabilities([self.extractor(np.asarray(audio, np.float32)) for audio in recordings])
+
     def timeline(self, path) -> pd.DataFrame:
         """The windows of one file: ``start_s``, ``end_s``, ``speech``, ``emotion`` and the 8 probabilities.
 
