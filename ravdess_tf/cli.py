@@ -105,12 +105,11 @@ def cmd_predict(args):
     import pandas as pd
 
     from .data import EMOTIONS
-    from .inference import load_pretrained, load_run
 
     missing = [str(p) for p in args.paths if not p.is_file()]
     if missing:
         raise FileNotFoundError(f"No such audio file: {', '.join(missing)}")
-    predictor = load_run(args.model) if args.model else load_pretrained(args.pretrained)
+    predictor = load_predictor(args)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
         table = predictor.predict(args.paths)
@@ -156,7 +155,6 @@ def _write_timeline(table, destination: str) -> None:
 def cmd_robustness(args):
     from .data import load_or_download
     from .evaluation import to_markdown
-    from .inference import load_pretrained, load_run
     from .plots import save_figure
     from .results import file_slug
     from .robustness import bundled_model_clips, evaluate_robustness, plot_robustness
@@ -165,22 +163,24 @@ def cmd_robustness(args):
     if (args.run_dir is None) == (args.pretrained is None):
         raise ParameterError("give either RUN_DIR (a run's test clips) or --pretrained NAME (a bundled model)")
     metadata = load_or_download(args.data_dir)
+    args.model = args.run_dir
+    predictor = load_predictor(args)
     if args.run_dir is not None:
         import pandas as pd
 
-        predictor = load_run(args.run_dir)
-        tested = pd.read_csv(args.run_dir / "predictions_test.csv")["clip_id"] if (
-            args.run_dir / "predictions_test.csv").is_file() else None
-        if tested is None:
+        predictions = args.run_dir / "predictions_test.csv"
+        if not predictions.is_file():
             raise ParameterError(f"{args.run_dir} has no predictions_test.csv: it has no test clips to alter")
-        clips = metadata[metadata["clip_id"].isin(set(tested))]
+        clips = metadata[metadata["clip_id"].isin(set(pd.read_csv(predictions)["clip_id"]))]
+        name = args.name or args.run_dir.name
     else:
-        predictor = load_pretrained(args.pretrained)
+        from .inference import resolve_pretrained
+
         clips = bundled_model_clips(metadata)
+        name = args.name or f"bundled-{resolve_pretrained(args.pretrained)}"
     babble_from = metadata[~metadata["actor"].isin(set(clips["actor"]))]
     table = evaluate_robustness(predictor, clips, babble_from)
-    name = file_slug(args.name or (args.pretrained and f"bundled-{predictor.feature_config.kind}")
-                     or args.run_dir.name)
+    name = file_slug(name)
     write_csv(args.out / f"{name}.csv", table)
     save_figure(plot_robustness({predictor.name: table}), args.out / f"{name}.png")
     print(f"{predictor.name} on {len(clips)} clips:")
@@ -193,11 +193,10 @@ def cmd_evaluate_corpus(args):
     from .corpus import evaluate_corpus, load_corpus
     from .data import EMOTIONS
     from .evaluation import to_markdown
-    from .inference import load_pretrained, load_run
     from .plots import plot_confusion, save_figure
 
     clips, left_out = load_corpus(args.folder, rule=args.rule, labels=args.labels)
-    predictor = load_run(args.model) if args.model else load_pretrained(args.pretrained)
+    predictor = load_predictor(args)
     report = evaluate_corpus(predictor, clips)
     print(f"{predictor.name} on {len(report.predictions)} clips of {args.folder} "
           f"(emotions shared with RAVDESS: {', '.join(report.shared)})")
@@ -360,7 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 #: Commands that run Keras, whose backend is started (quietly) before they run.
-KERAS_COMMANDS = ("train", "study", "predict", "robustness", "evaluate-corpus")
+KERAS_COMMANDS = ("train", "study")
 
 
 @contextlib.contextmanager
@@ -382,6 +381,20 @@ def native_stderr_silenced():
         os.dup2(saved, 2)
         os.close(saved)
         os.close(discard)
+
+
+def load_predictor(args):
+    """The model a predicting command asked for (``--model RUN_DIR`` or ``--pretrained NAME``).
+
+    The bundled models run in NumPy; a run that needs Keras gets its backend
+    started first, quietly unless ``--verbose``.
+    """
+    from .inference import PRETRAINED, choose_runtime, load_pretrained, load_run, resolve_pretrained
+
+    run_dir = args.model if args.model else PRETRAINED[resolve_pretrained(args.pretrained)]
+    if choose_runtime(run_dir) == "keras" and not getattr(args, "backend_logs", False):
+        start_backend_quietly()
+    return load_run(args.model) if args.model else load_pretrained(args.pretrained)
 
 
 def start_backend_quietly() -> None:

@@ -374,6 +374,39 @@ def normalize_level(audio: np.ndarray, sr: int, target_dbfs: float = -25.0) -> n
 # Spectrograms
 # --------------------------------------------------------------------------
 
+def _hz_to_mel(hz):
+    """Slaney's mel scale (librosa's default): linear below 1 kHz, logarithmic above."""
+    hz = np.asarray(hz, np.float64)
+    mel = hz / (200.0 / 3)
+    log_region = hz >= 1000.0
+    return np.where(log_region, 15.0 + np.log(np.maximum(hz, 1e-10) / 1000.0) / (np.log(6.4) / 27.0), mel)
+
+
+def _mel_to_hz(mel):
+    mel = np.asarray(mel, np.float64)
+    return np.where(mel >= 15.0, 1000.0 * np.exp(np.log(6.4) / 27.0 * (mel - 15.0)), mel * (200.0 / 3))
+
+
+def mel_filters(sr: int, n_fft: int, n_mels: int, fmin: float = 0.0, fmax: float | None = None) -> np.ndarray:
+    """Triangular mel filters, shape ``(n_mels, n_fft // 2 + 1)``, float32.
+
+    The same matrix as ``librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels,
+    fmin=fmin, fmax=fmax)`` (Slaney's scale and area normalisation), written
+    out here because importing librosa's filters starts numba, a third of a
+    second of every cold ``predict``.
+    """
+    fmax = sr / 2 if fmax is None else fmax
+    fft_frequencies = np.fft.rfftfreq(n_fft, 1.0 / sr)
+    edges = _mel_to_hz(np.linspace(_hz_to_mel(fmin), _hz_to_mel(fmax), n_mels + 2))
+    widths = np.diff(edges)
+    ramps = edges[:, None] - fft_frequencies[None, :]
+    rising = -ramps[:-2] / widths[:-1, None]
+    falling = ramps[2:] / widths[1:, None]
+    weights = np.maximum(0.0, np.minimum(rising, falling))
+    weights *= (2.0 / (edges[2:n_mels + 2] - edges[:n_mels]))[:, None]
+    return weights.astype(np.float32)
+
+
 class SpectrogramExtractor:
     """Turns one clip into features under a fixed :class:`FeatureConfig`.
 
@@ -385,13 +418,10 @@ class SpectrogramExtractor:
     """
 
     def __init__(self, config: FeatureConfig):
-        import librosa  # deferred: importing librosa costs about a second
-
         self.config = config
         self.window = np.hanning(config.n_fft + 1)[:-1].astype(np.float32)  # periodic Hann
-        self.mel_basis = scipy.sparse.csr_matrix(librosa.filters.mel(
-            sr=config.sample_rate, n_fft=config.n_fft, n_mels=config.n_mels,
-            fmin=config.fmin, fmax=config.fmax, dtype=np.float32))
+        self.mel_basis = scipy.sparse.csr_matrix(mel_filters(
+            config.sample_rate, config.n_fft, config.n_mels, config.fmin, config.fmax))
 
     def log_mel(self, audio: np.ndarray) -> np.ndarray:
         """Log-power mel spectrogram in dB, shape ``(n_mels, frames)``, float32."""

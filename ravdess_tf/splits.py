@@ -22,7 +22,6 @@ Three protocols, one entry point (:func:`make_split`):
 from __future__ import annotations
 
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 from .data import NUM_ACTORS
 from .exceptions import ParameterError
@@ -47,6 +46,8 @@ def paper_split(metadata: pd.DataFrame, seed: int = 0) -> dict[str, pd.DataFrame
 
     On the full dataset this is 960/240/240; on a subset the same fractions apply.
     """
+    from sklearn.model_selection import train_test_split  # deferred: scikit-learn takes 0.9 s to import
+
     total = len(metadata)
     test_size = round(total * PAPER_SIZES[2] / sum(PAPER_SIZES))
     validation_size = round(total * PAPER_SIZES[1] / sum(PAPER_SIZES))

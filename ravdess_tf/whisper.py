@@ -297,14 +297,12 @@ def log_mel(audio: np.ndarray, *, mel_bins: int = 80, pad_to_30s: bool = False) 
     ``samples // 160 + 1`` frames (10 ms each). Clips over 30 s are cut to 30 s
     when padding.
     """
-    from faster_whisper.feature_extractor import FeatureExtractor
-
     audio = np.asarray(audio, np.float32)
     if audio.ndim != 1 or audio.size == 0:
         raise ParameterError(f"audio must be a non-empty 1-D array of samples, got shape {audio.shape}")
     if pad_to_30s:
         audio = np.pad(audio[:CHUNK_SAMPLES], (0, max(CHUNK_SAMPLES - len(audio), 0)))
-    features = _feature_extractor(FeatureExtractor, mel_bins)(audio, padding=HOP_LENGTH)
+    features = _feature_extractor(mel_bins)(audio, padding=HOP_LENGTH)
     if pad_to_30s:
         features = features[:, :CHUNK_SAMPLES // HOP_LENGTH]  # the 3000 frames Whisper was trained on
     return np.ascontiguousarray(features.T, dtype=np.float32)
@@ -313,10 +311,29 @@ def log_mel(audio: np.ndarray, *, mel_bins: int = 80, pad_to_30s: bool = False) 
 _EXTRACTORS: dict = {}
 
 
-def _feature_extractor(factory, mel_bins):
-    """One faster-whisper extractor per band count: building its mel filters takes longer than a clip."""
+def _feature_extractor(mel_bins):
+    """One faster-whisper extractor per band count: building its mel filters takes longer than a clip.
+
+    Its module is loaded on its own: importing the faster_whisper package starts
+    ctranslate2, tokenizers and PyAV (about 0.9 s of a cold ``predict``), and
+    faster_whisper/feature_extractor.py needs only NumPy.
+    """
     if mel_bins not in _EXTRACTORS:
-        _EXTRACTORS[mel_bins] = factory(feature_size=mel_bins)
+        import importlib.util
+        import sys
+
+        name = "faster_whisper.feature_extractor"
+        module = sys.modules.get(name)
+        if module is None:
+            package = importlib.util.find_spec("faster_whisper")
+            if package is None:
+                raise WhisperUnavailableError("Whisper's log-mel input needs faster-whisper. " + INSTALL_HINT)
+            spec = importlib.util.spec_from_file_location(
+                "ravdess_tf._faster_whisper_feature_extractor",
+                Path(package.origin).parent / "feature_extractor.py")
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+        _EXTRACTORS[mel_bins] = module.FeatureExtractor(feature_size=mel_bins)
     return _EXTRACTORS[mel_bins]
 
 
@@ -634,19 +651,34 @@ class WhisperFeatureExtractor:
     prediction: ``from_file(path)`` gives ``(width * layers, frames)``.
     """
 
-    def __init__(self, config):
+    def __init__(self, config, numpy: bool = False):
         self.config = config
-        self.embedder = WhisperEmbedder(config.whisper_model, pad_to_30s=config.pad_to_30s, download=False)
+        if numpy:  # the encoder in NumPy (ravdess_tf.runtime): no Keras backend to start
+            if config.pad_to_30s:
+                raise ParameterError("the NumPy Whisper encoder reads clips as they are, not padded to 30 s")
+            from .runtime import NumpyWhisperEncoder
+
+            folder = locate_model(config.whisper_model, download=False)
+            name = config.whisper_model if config.whisper_model in WHISPER_MODELS else _model_name_of(folder)
+            self.numpy_encoder = NumpyWhisperEncoder(read_ctranslate2(folder / "model.bin", prefix="encoder/"),
+                                                     whisper_spec(name).heads)
+            self.mel_bins = whisper_spec(name).mel_bins
+        else:
+            self.numpy_encoder = None
+            self.embedder = WhisperEmbedder(config.whisper_model, pad_to_30s=config.pad_to_30s, download=False)
 
     def __call__(self, audio: np.ndarray) -> np.ndarray:
         """Features of mono audio at 16 kHz, read as the config reads a clip (centred, level-normalised)."""
         from .features import prepare_clip
 
-        states = self.embedder(prepare_clip(audio, self.config)[None], self.config.layers)  # (layers, 1, frames, width)
+        clip = prepare_clip(audio, self.config)
+        if self.numpy_encoder is not None:
+            states = self.numpy_encoder.hidden_states(log_mel(clip, mel_bins=self.mel_bins), self.config.layers)
+            return np.concatenate([state.T for state in states], axis=0).astype(np.float32)
+        states = self.embedder(clip[None], self.config.layers)  # (layers, 1, frames, width)
         return np.concatenate([state[0].T for state in states], axis=0)
 
     def from_file(self, path) -> np.ndarray:
-        from .features import load_clip
+        from .features import load_audio
 
-        states = self.embedder(load_clip(path, self.config)[None], self.config.layers)
-        return np.concatenate([state[0].T for state in states], axis=0)
+        return self(load_audio(path, SAMPLE_RATE))

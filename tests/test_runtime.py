@@ -1,0 +1,103 @@
+"""The NumPy runtime gives the probabilities and hidden states Keras gives (the .keras files stay the truth)."""
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+from ravdess_tf.inference import PRETRAINED, load_run
+from ravdess_tf.runtime import NumpyModel, NumpyWhisperEncoder, read_keras_file, supports
+
+from conftest import write_tone
+
+
+@pytest.mark.parametrize("name", ["logmel", "whisper"])
+def test_bundled_models_give_keras_probabilities(name):
+    import keras
+
+    from ravdess_tf.models import register_custom_layers
+
+    register_custom_layers()
+    path = PRETRAINED[name] / "best.keras"
+    model = keras.models.load_model(path)
+    x = np.random.default_rng(0).standard_normal((4, *model.input.shape[1:])).astype(np.float32)
+    expected = model.predict(x, verbose=0)
+    np.testing.assert_allclose(NumpyModel(path).predict(x), expected, atol=1e-5)
+
+
+def test_transformer_of_any_size_and_odd_length(tmp_path):
+    """Another width, depth and an odd frame count (the strided embedding pads on the right)."""
+    import keras
+
+    from ravdess_tf.models import build_model
+
+    model = build_model("transformer", (24, 37, 1), 8, width=32, depth=3, heads=2, frame_stride=3)
+    model.save(tmp_path / "m.keras")
+    x = np.random.default_rng(1).standard_normal((2, 24, 37, 1)).astype(np.float32)
+    np.testing.assert_allclose(NumpyModel(tmp_path / "m.keras").predict(x), model.predict(x, verbose=0), atol=1e-5)
+    config, weights = read_keras_file(tmp_path / "m.keras")
+    for layer in model.layers:
+        if layer.weights and layer.__class__.__name__ != "MultiHeadAttention":
+            for ours, theirs in zip(weights[layer.name], layer.get_weights()):
+                np.testing.assert_array_equal(ours, theirs)
+    assert supports(config)
+
+
+def test_other_models_go_to_keras(tmp_path):
+    from ravdess_tf.models import build_model
+
+    build_model("lstm", (16, 20, 1), 8, units=8, depth=1).save(tmp_path / "lstm.keras")
+    config, _ = read_keras_file(tmp_path / "lstm.keras")
+    assert not supports(config)
+    with pytest.raises(ValueError, match="transformer and the linear pooled head only"):
+        NumpyModel(tmp_path / "lstm.keras")
+
+
+def _random_whisper_tensors(width=64, heads=4, layers=3, mel_bins=80, seed=0):
+    """A tiny random Whisper encoder in CTranslate2's tensor names and layouts."""
+    rng = np.random.default_rng(seed)
+
+    def r(*shape, scale=0.1):
+        return (scale * rng.standard_normal(shape)).astype(np.float32)
+
+    t = {"encoder/conv1/weight": r(width, mel_bins, 3), "encoder/conv1/bias": r(width),
+         "encoder/conv2/weight": r(width, width, 3), "encoder/conv2/bias": r(width),
+         "encoder/position_encodings/encodings": r(1500, width),
+         "encoder/layer_norm/gamma": 1 + r(width), "encoder/layer_norm/beta": r(width)}
+    for i in range(layers):
+        p = f"encoder/layer_{i}"
+        t.update({f"{p}/self_attention/linear_0/weight": r(3 * width, width), f"{p}/self_attention/linear_0/bias": r(3 * width),
+                  f"{p}/self_attention/linear_1/weight": r(width, width), f"{p}/self_attention/linear_1/bias": r(width),
+                  f"{p}/self_attention/layer_norm/gamma": 1 + r(width), f"{p}/self_attention/layer_norm/beta": r(width),
+                  f"{p}/ffn/layer_norm/gamma": 1 + r(width), f"{p}/ffn/layer_norm/beta": r(width),
+                  f"{p}/ffn/linear_0/weight": r(4 * width, width), f"{p}/ffn/linear_0/bias": r(4 * width),
+                  f"{p}/ffn/linear_1/weight": r(width, 4 * width), f"{p}/ffn/linear_1/bias": r(width)})
+    return t
+
+
+def test_numpy_whisper_encoder_matches_the_keras_encoder(monkeypatch):
+    """A tiny random Whisper (width 64, 3 blocks) in both: every hidden state agrees."""
+    from ravdess_tf import whisper
+    from ravdess_tf.whisper import WhisperSpec, build_whisper_encoder, load_encoder_weights, normalise_frames
+
+    monkeypatch.setitem(whisper.WHISPER_MODELS, "tiny-test", WhisperSpec(layers=3, width=64, heads=4, mel_bins=80,
+                                                                         hub_name="none"))
+    tensors = _random_whisper_tensors()
+    encoder = build_whisper_encoder("tiny-test")
+    load_encoder_weights(encoder, tensors)
+    mel = np.random.default_rng(2).standard_normal((101, 80)).astype(np.float32)
+    keras_states = [np.asarray(s)[0] for s in encoder.predict_on_batch(mel[None])]
+    ours = NumpyWhisperEncoder(tensors, heads=4).hidden_states(mel, [0, 1, 2, 3])
+    for layer, state in enumerate(ours):
+        expected = keras_states[layer] if layer == 3 else normalise_frames(keras_states[layer])
+        assert state.shape == (51, 64)
+        np.testing.assert_allclose(state, expected, atol=2e-4, err_msg=f"layer {layer}")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("faster_whisper") is None, reason='needs pip install -e ".[whisper]"')
+def test_whisper_predictor_same_in_numpy_and_keras(tmp_path):
+    clip = write_tone(tmp_path / "clip.wav", 3.2, rate=16_000, seed=3)
+    numpy_answer = load_run(PRETRAINED["whisper"], runtime="numpy").predict([clip])
+    keras_answer = load_run(PRETRAINED["whisper"], runtime="keras").predict([clip])
+    emotions = [c for c in numpy_answer.columns if c not in ("path", "emotion", "no_speech", "seconds", "windows")]
+    np.testing.assert_allclose(numpy_answer[emotions].to_numpy(), keras_answer[emotions].to_numpy(), atol=2e-3)
