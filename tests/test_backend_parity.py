@@ -20,14 +20,15 @@ import pytest
 
 WORKER = Path(__file__).with_name("backend_parity_worker.py")
 #: Largest relative difference of the per-epoch training loss allowed between the backends, for
-#: the first epoch and for all four. Measured on a 2-core x86-64 CPU (TensorFlow 2.21, JAX 0.10.2):
-#: - TensorFlow against JAX: 4e-5, 7e-5, 2.5e-3, 3.5e-3 (epochs 1-4);
+#: the first epoch and for all four. Measured on a 2-core x86-64 CPU (TensorFlow 2.21, JAX 0.10.2,
+#: level-normalised features), epochs 1-4:
+#: - TensorFlow against JAX: 1.1e-4, 2.9e-3, 1.0e-2, 9.0e-3;
 #: - float32 rounding alone (TensorFlow against itself, initial weights changed by 1e-7 relative):
-#:   4e-5, 2.0e-3, 1.0e-3, 3.4e-3: training amplifies rounding, and the backends differ by no more;
-#: - another order of batches and augmentation (seed 1 instead of 0, same weights): 8e-3, 2.9e-2,
-#:   2.0e-2, 1.6e-2. A difference in the training path shows at least that much.
+#:   5.8e-5, 2.4e-3, 8.5e-3, 5.5e-3: training amplifies rounding, and the backends differ by about that;
+#: - another order of batches and augmentation (seed 1 instead of 0, same weights): 7.4e-3, 5.8e-2,
+#:   1.4e-2, 5.0e-2. A difference in the training path shows at least that much, from the first epoch.
 FIRST_EPOCH_TOLERANCE = 1e-3
-TOLERANCE = 1e-2
+TOLERANCE = 2.5e-2
 
 
 def _run(backend: str, work: Path) -> dict:
