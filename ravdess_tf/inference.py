@@ -193,6 +193,11 @@ def choose_runtime(run_dir: str | os.PathLike, runtime: str = "auto") -> str:
     """
     if runtime not in ("auto", "numpy", "keras"):
         raise ParameterError(f"runtime must be 'auto', 'numpy' or 'keras', got {runtime!r}")
+    missing = [name for name in RUN_FILES if not (Path(run_dir) / name).is_file()]
+    if missing:
+        raise ParameterError(
+            f"{str(run_dir)!r} is not a finished training run: {', '.join(missing)} missing. "
+            "Pass the folder that `ravdess-tf train` wrote.")
     if runtime != "auto":
         return runtime
     from .runtime import read_keras_config, supports
@@ -213,11 +218,6 @@ def load_run(run_dir: str | os.PathLike, runtime: str = "auto") -> EmotionPredic
         See :func:`choose_runtime`; both give the same probabilities.
     """
     run_dir = Path(run_dir)
-    missing = [name for name in RUN_FILES if not (run_dir / name).is_file()]
-    if missing:
-        raise ParameterError(
-            f"{str(run_dir)!r} is not a finished training run: {', '.join(missing)} missing. "
-            "Pass the folder that `ravdess-tf train` wrote.")
     runtime = choose_runtime(run_dir, runtime)
     if runtime == "numpy":
         from .runtime import NumpyModel
