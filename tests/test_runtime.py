@@ -15,6 +15,10 @@ from conftest import write_tone
 def test_bundled_models_give_keras_probabilities(name):
     import keras
 
+    if tuple(int(part) for part in keras.__version__.split(".")[:2]) < (3, 15):
+        pytest.skip(f"the bundled .keras files were saved by Keras 3.15; Keras {keras.__version__} (the newest on "
+                    "Python 3.10 is 3.12) cannot read their initializer configs. The NumPy runtime reads them anywhere")
+
     from ravdess_tf.models import register_custom_layers
 
     register_custom_layers()
