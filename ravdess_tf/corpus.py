@@ -147,14 +147,14 @@ class CorpusReport:
     no_speech: int
 
 
-def evaluate_corpus(predictor, clips: pd.DataFrame) -> CorpusReport:
+def evaluate_corpus(predictor, clips: pd.DataFrame, progress: bool = True) -> CorpusReport:
     """Score ``predictor`` on another corpus' clips (from :func:`load_corpus`).
 
     Macro averages run over the corpus' emotions only (a RAVDESS emotion the
     corpus lacks is never a true label); 8-way, answering an absent emotion
     (e.g. calm) counts as wrong.
     """
-    table = predictor.predict(clips["path"])
+    table = predictor.predict(clips["path"], progress=progress)
     spoken = ~table["no_speech"].to_numpy(bool)
     table, truth = table[spoken].reset_index(drop=True), clips[spoken].reset_index(drop=True)
     if table.empty:

@@ -138,21 +138,24 @@ class EmotionPredictor:
             table[emotion] = probabilities[:, index]
         return table
 
-    def predict(self, paths) -> pd.DataFrame:
+    def predict(self, paths, progress: bool = False) -> pd.DataFrame:
         """One row per file: its answer and how it was reached.
 
         Columns ``path``; ``emotion`` (the most likely, or None when the file
         holds no speech); ``no_speech``; ``seconds``; ``windows`` (how many
         were averaged: 1 for a file of up to twice the model's clip length);
-        then one probability per emotion (NaN without speech).
+        then one probability per emotion (NaN without speech). ``progress``
+        shows a progress bar over the files.
         """
+        from tqdm.auto import tqdm
+
         paths = [str(p) for p in paths]
         if not paths:
             raise ParameterError("no audio files given to predict")
         if self.speaker_normalization:
             return self._predict_one_speaker(paths)
         rows = []
-        for path in paths:
+        for path in tqdm(paths, desc="Predicting", unit="file", disable=not progress):
             table = self.timeline(path)
             spoken = table[table["speech"]]
             probabilities = spoken[list(EMOTIONS)].mean().to_numpy() if len(spoken) else np.full(len(EMOTIONS), np.nan)

@@ -61,7 +61,7 @@ class FixedPredictor:
     def __init__(self, probabilities):
         self.probabilities = probabilities
 
-    def predict(self, paths):
+    def predict(self, paths, progress=False):
         table = pd.DataFrame({"path": [str(p) for p in paths], "no_speech": [p.endswith("silent.wav") for p in map(str, paths)]})
         for index, emotion in enumerate(EMOTIONS):
             table[emotion] = [self.probabilities[p.split("/")[-1]][index] for p in map(str, paths)]
