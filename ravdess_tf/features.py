@@ -39,6 +39,8 @@ FEATURE_VERSION = 2
 FEATURE_KINDS = ("logmel", "mfcc", "whisper")
 #: FeatureConfig fields that only ``kind="whisper"`` reads.
 WHISPER_FIELDS = ("whisper_model", "layer", "pad_to_30s")
+#: dBFS, the speech level every clip is brought to unless a configuration says otherwise.
+DEFAULT_LEVEL_DBFS = -25.0
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ class FeatureConfig:
     #: level learns it (the bundled log-mel model fell from 0.86 to 0.11
     #: accuracy on the same clips peak-normalised). ``None`` keeps each
     #: recording's own level, as feature version 1 did.
-    level_dbfs: float | None = -25.0
+    level_dbfs: float | None = DEFAULT_LEVEL_DBFS
     #: Samples per FFT window: 512 at 16 kHz is 32 ms, the usual speech frame.
     n_fft: int = 512
     #: Samples between frames: 256 at 16 kHz is 16 ms (50 % overlap), 188 frames per 3 s.
@@ -141,8 +143,10 @@ class FeatureConfig:
     @property
     def tag(self) -> str:
         """A short name of the front-end for tables: ``logmel80+level``, ``mfcc40+level``,
-        ``whisper-base-L2+3+4+level``; without ``+level`` for clips at their recorded level."""
-        level = "" if self.level_dbfs is None else "+level"
+        ``whisper-base-L2+3+4+level-20``: ``+level`` for clips brought to the default
+        -25 dBFS, ``+levelN`` for another level N, nothing for clips at their recorded level."""
+        level = ("" if self.level_dbfs is None else "+level" if self.level_dbfs == DEFAULT_LEVEL_DBFS
+                 else f"+level{self.level_dbfs:g}")
         if self.kind == "logmel":
             return f"logmel{self.n_mels}{level}"
         if self.kind == "mfcc":
