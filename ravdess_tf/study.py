@@ -117,7 +117,7 @@ def collect_runs(runs_dir, preset: str) -> list[dict]:
 def export_runs(results: list[dict], results_dir) -> pd.DataFrame:
     """Write ``metrics.csv`` and every run's test predictions into ``results_dir``; return the metrics.
 
-    A run's predictions go to ``predictions/PRESET/RUN.csv`` and its row of
+    A run's predictions go to ``predictions/PRESET/FEATURES/RUN.csv`` and its row of
     ``metrics.csv`` names that file, so readers join the two by identity,
     never by parsing file names. Rows already in ``metrics.csv`` for runs not
     given here are kept (runs trained elsewhere, or with an earlier
@@ -129,7 +129,7 @@ def export_runs(results: list[dict], results_dir) -> pd.DataFrame:
     rows = []
     for result in results:
         identity = _identity(result)
-        relative = Path("predictions") / identity["preset"] / (
+        relative = Path("predictions") / identity["preset"] / file_slug(identity["features"]) / (
             run_file_name(identity["model"], identity["protocol"], identity["fold"], identity["seed"]) + ".csv")
         write_csv(results_dir / relative, pd.read_csv(result["run_dir"] / "predictions_test.csv"))
         rows.append({**identity, **{k: round(v, 4) for k, v in result["test"].items()},
@@ -346,7 +346,7 @@ def _write_readme(path: Path, preset: str, metrics, comparison, figures_dir: Pat
         "",
         "Per run: `metrics.csv` (its identity, test metrics, machine, and the file of its test predictions). "
         "Per emotion: `per_class_f1.csv`. By intensity and gender: `breakdown.csv`. Test predictions of every "
-        "run (clip, true and predicted emotion, probabilities): `predictions/PRESET/`. Read them all with "
+        "run (clip, true and predicted emotion, probabilities): `predictions/PRESET/FEATURES/`. Read them all with "
         "`ravdess_tf.results.load_results`.",
         "",
         "Training time per model and machine (all its runs; seconds on one machine are not comparable "

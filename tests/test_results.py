@@ -234,3 +234,19 @@ def test_results_of_runs_not_at_hand_are_kept(tmp_path):
     metrics = load_results(tmp_path / "results").metrics
     assert len(metrics) == 4  # runs 0..3, run 1 written twice, kept once
     assert not metrics.duplicated(list(RUN_IDENTITY)).any()
+
+
+def test_a_new_front_end_does_not_overwrite_an_older_runs_predictions(tmp_path):
+    """The same model, protocol and fold under one preset, from two front-ends: both kept, each its own file."""
+    from ravdess_tf.study import collect_runs, export_runs
+
+    old = make_runs(tmp_path / "old", [("full", "transformer", "logmel80", "actor_cv", 0, 0.45)])
+    new = make_runs(tmp_path / "new", [("full", "transformer", "logmel80+level", "actor_cv", 0, 0.60)])
+    export_runs(collect_runs(old, "full"), tmp_path / "results")
+    export_runs(collect_runs(new, "full"), tmp_path / "results")
+    results = load_results(tmp_path / "results")
+    assert sorted(results.metrics.features) == ["logmel80", "logmel80+level"]
+    assert results.metrics.predictions.nunique() == 2
+    for row in results.metrics.itertuples():
+        table = pd.read_csv(tmp_path / "results" / row.predictions)
+        assert compute_metrics(table.emotion_id, table.predicted_id)["f1_macro"] == pytest.approx(row.f1_macro, abs=1e-4)
