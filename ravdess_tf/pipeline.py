@@ -203,23 +203,8 @@ def make_dataset(
 ):
     """A ``tf.data.Dataset`` of the batches of :class:`ArrayBatches` (TensorFlow only).
 
-    Parameters
-    ----------
-    features : numpy.ndarray
-        Shape ``(clips, n_features, frames)``.
-    labels : numpy.ndarray
-        Integer class labels, shape ``(clips,)``.
-    batch_size : int
-    shuffle : bool
-        Reshuffle every epoch (training).
-    augment : bool or AugmentConfig
-        Augment on the fly (training only); ``True`` means ``AugmentConfig()``.
-    seed : int
-        Seeds shuffling and augmentation.
-    normalizer : Normalizer or None
-        Statistics to standardise with. ``None`` fits them on ``features``,
-        which is right only for the training split: pass the training
-        split's normalizer for validation and test.
+    The arguments are :class:`ArrayBatches`'; ``normalizer=None`` fits the
+    statistics on ``features``, which is right only for the training split.
 
     Returns
     -------
