@@ -340,7 +340,9 @@ def _write_readme(path: Path, preset: str, metrics, comparison, figures_dir: Pat
         "",
         "Test metrics (fractions; macro averages over the 8 emotions), beside the study's Table 2 "
         "(`paper_*`, its own random split; it does not say how it averaged). A row is one configuration "
-        "(preset, model, front-end, protocol); `runs` counts its folds and seeds, averaged here:",
+        "(preset, model, front-end, protocol); `runs` counts its folds and seeds, averaged here. A `features` tag "
+        "ending in `+level` (or `+levelN`, N dBFS) is a level-normalised front-end (feature version 2: every clip's "
+        "active speech brought to -25 dBFS, or N); without it, clips at their recorded level:",
         "",
         to_markdown(table),
         "",
