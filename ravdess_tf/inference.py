@@ -77,7 +77,6 @@ class EmotionPredictor:
     speaker_normalization: bool = False
     #: A short name for what answers: a bundled model's name, else the run folder.
     name: str = ""
-
     #: "numpy" (:mod:`ravdess_tf.runtime`, no Keras backend to start) or "keras".
     runtime: str = "keras"
 
