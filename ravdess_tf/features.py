@@ -310,6 +310,8 @@ LEVEL_FRAME_SECONDS = 0.025
 #: (median) when 1 s of silence was added at each end and by 0.1 dB under white noise 20 dB below the
 #: speech; a 30 dB margin let the noise in (3.2 dB), the whole clip's RMS moved with the silence (1.9 dB).
 ACTIVE_RANGE_DB = 15.9
+#: Percentile of the frame levels that stands for a clip's loud frames: not the loudest, which a click can set.
+LOUD_PERCENTILE = 95
 #: A clip whose loud frames stay below this level (dBFS) has no level to measure: 16-bit
 #: quantisation noise sits near -101 dBFS, RAVDESS's quietest speech near -54.
 SILENCE_DBFS = -90.0
@@ -332,12 +334,16 @@ def frame_levels(audio: np.ndarray, sr: int) -> np.ndarray:
     return 10 * np.log10(np.maximum((frames ** 2).mean(axis=1), 1e-12))
 
 
+def loud_level(audio: np.ndarray, sr: int) -> float:
+    """The level of a clip's loud frames, in dBFS: the :data:`LOUD_PERCENTILE` of :func:`frame_levels`."""
+    return float(np.percentile(frame_levels(audio, sr), LOUD_PERCENTILE))
+
+
 def speech_level(audio: np.ndarray, sr: int) -> float:
     """RMS level of the active speech of a clip, in dBFS; ``-inf`` if it holds no speech.
 
     Active frames are those within :data:`ACTIVE_RANGE_DB` of the clip's loud
-    frames (the 95th percentile of :func:`frame_levels`, not the loudest one,
-    which a click can set). Unlike the RMS of the whole clip it does not
+    frames (:func:`loud_level`). Unlike the RMS of the whole clip it does not
     depend on how much silence surrounds the speech; unlike the peak it does
     not depend on one sample. A clip whose loud frames stay under
     :data:`SILENCE_DBFS` (digital silence) has no level.
@@ -353,14 +359,14 @@ def speech_level(audio: np.ndarray, sr: int) -> float:
     -inf
     """
     levels = frame_levels(audio, sr)
-    loud = np.percentile(levels, 95)
+    loud = np.percentile(levels, LOUD_PERCENTILE)
     if loud < SILENCE_DBFS:
         return float("-inf")
     active = levels[levels >= loud - ACTIVE_RANGE_DB]
     return float(10 * np.log10(np.mean(10 ** (active / 10))))
 
 
-def normalize_level(audio: np.ndarray, sr: int, target_dbfs: float = -25.0) -> np.ndarray:
+def normalize_level(audio: np.ndarray, sr: int, target_dbfs: float = DEFAULT_LEVEL_DBFS) -> np.ndarray:
     """Scale ``audio`` so that its active speech (:func:`speech_level`) is at ``target_dbfs``.
 
     A clip without speech is returned unchanged: there is no level to set.

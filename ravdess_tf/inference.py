@@ -25,7 +25,7 @@ import pandas as pd
 
 from .data import EMOTIONS
 from .exceptions import ParameterError
-from .features import FeatureConfig, SpectrogramExtractor, frame_levels, load_audio
+from .features import FeatureConfig, SpectrogramExtractor, load_audio, loud_level
 from .pipeline import MIN_SPEAKER_CLIPS, Normalizer, normalize_per_speaker
 
 #: The small models shipped inside the package (see ravdess_tf/pretrained/README.md).
@@ -44,7 +44,7 @@ WINDOW_HOP = 0.5
 
 def has_speech(audio: np.ndarray, sr: int) -> bool:
     """Whether ``audio`` holds anything louder than near-silence (see :data:`NO_SPEECH_DBFS`)."""
-    return bool(np.percentile(frame_levels(audio, sr), 95) >= NO_SPEECH_DBFS)
+    return loud_level(audio, sr) >= NO_SPEECH_DBFS
 
 
 def windows(audio: np.ndarray, config: FeatureConfig) -> list[tuple[float, float, np.ndarray]]:

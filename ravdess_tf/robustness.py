@@ -27,7 +27,7 @@ import pandas as pd
 
 from .evaluation import compute_metrics
 from .exceptions import ParameterError
-from .features import load_audio, speech_level
+from .features import DEFAULT_LEVEL_DBFS, load_audio, speech_level
 
 #: Hz: every condition works on 16 kHz audio, the rate of every front-end.
 SAMPLE_RATE = 16_000
@@ -122,7 +122,7 @@ def make_babble(paths, seconds: float = 10.0, talkers: int = 4, seed: int = 0) -
     for index in rng.choice(len(paths), talkers, replace=False):
         audio = load_audio(paths[index], SAMPLE_RATE)
         level = speech_level(audio, SAMPLE_RATE)
-        babble += np.resize(audio, length) * np.float32(10 ** ((-25 - level) / 20))
+        babble += np.resize(audio, length) * np.float32(10 ** ((DEFAULT_LEVEL_DBFS - level) / 20))
     return babble
 
 
