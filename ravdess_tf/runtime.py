@@ -231,11 +231,7 @@ class NumpyWhisperEncoder:
         for index in range(max(layers)):
             x = self._block(x, index)
             states[index + 1] = x
-        out = []
-        for layer in layers:
-            if layer == self.num_layers:
-                out.append(self._norm(states[layer], "layer_norm"))
-            else:
-                hidden = states[layer]
-                out.append((hidden - hidden.mean(-1, keepdims=True)) / np.sqrt(hidden.var(-1, keepdims=True) + 1e-5))
-        return out
+        from .whisper import normalise_frames
+
+        return [self._norm(states[layer], "layer_norm") if layer == self.num_layers else normalise_frames(states[layer])
+                for layer in layers]
