@@ -112,8 +112,8 @@ def cmd_predict(args):
     predictor = load_predictor(args)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
-        table = predictor.predict(args.paths)
-        timelines = [predictor.timeline(path).assign(path=str(path)) for path in args.paths] if args.timeline else []
+        table, timelines = predictor.predict(args.paths, return_timelines=True) if args.timeline \
+            else (predictor.predict(args.paths), [])
     for warning in {str(w.message): w for w in caught if issubclass(w.category, UserWarning)}:
         print(f"ravdess-tf predict: warning: {warning}", file=sys.stderr)
     print(f"Answered by: {predictor.name}", file=sys.stderr)
@@ -397,9 +397,10 @@ def load_predictor(args):
     from .inference import PRETRAINED, choose_runtime, load_pretrained, load_run, resolve_pretrained
 
     run_dir = args.model if args.model else PRETRAINED[resolve_pretrained(args.pretrained)]
-    if choose_runtime(run_dir) == "keras" and not getattr(args, "backend_logs", False):
+    runtime = choose_runtime(run_dir)
+    if runtime == "keras" and not getattr(args, "backend_logs", False):
         start_backend_quietly()
-    return load_run(args.model) if args.model else load_pretrained(args.pretrained)
+    return load_run(args.model, runtime) if args.model else load_pretrained(args.pretrained, runtime)
 
 
 def start_backend_quietly() -> None:

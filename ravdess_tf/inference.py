@@ -137,31 +137,34 @@ class EmotionPredictor:
             table[emotion] = probabilities[:, index]
         return table
 
-    def predict(self, paths, progress: bool = False) -> pd.DataFrame:
+    def predict(self, paths, progress: bool = False, return_timelines: bool = False):
         """One row per file: its answer and how it was reached.
 
         Columns ``path``; ``emotion`` (the most likely, or None when the file
         holds no speech); ``no_speech``; ``seconds``; ``windows`` (how many
         were averaged: 1 for a file of up to twice the model's clip length);
         then one probability per emotion (NaN without speech). ``progress``
-        shows a progress bar over the files.
+        shows a progress bar over the files. With ``return_timelines``, also
+        each file's :meth:`timeline` (with a ``path`` column), the windows the
+        answers were averaged from: ``(table, timelines)``.
         """
         from tqdm.auto import tqdm
 
         paths = [str(p) for p in paths]
         if not paths:
             raise ParameterError("no audio files given to predict")
-        if self.speaker_normalization:
+        if self.speaker_normalization and not return_timelines:
             return self._predict_one_speaker(paths)
-        rows = []
+        rows, timelines = [], []
         for path in tqdm(paths, desc="Predicting", unit="file", disable=not progress):
             table = self.timeline(path)
+            timelines.append(table.assign(path=path))
             spoken = table[table["speech"]]
             probabilities = spoken[list(EMOTIONS)].mean().to_numpy() if len(spoken) else np.full(len(EMOTIONS), np.nan)
             rows.append({"path": path, "emotion": EMOTIONS[int(np.argmax(probabilities))] if len(spoken) else None,
                          "no_speech": not len(spoken), "seconds": round(float(table["end_s"].max()), 3),
                          "windows": len(spoken), **dict(zip(EMOTIONS, probabilities))})
-        return pd.DataFrame(rows)
+        return (pd.DataFrame(rows), timelines) if return_timelines else pd.DataFrame(rows)
 
     def _predict_one_speaker(self, paths) -> pd.DataFrame:
         """All files as one speaker's clips, standardised by that speaker's statistics (one centred clip each)."""
