@@ -44,7 +44,7 @@ def cmd_features(args):
 def cmd_train(args):
     from .data import load_or_download
     from .splits import make_split
-    from .study import run_name
+    from .results import run_file_name
     from .training import preset_config, train
 
     overrides = {"seed": args.seed}
@@ -59,7 +59,7 @@ def cmd_train(args):
     config = preset_config(args.preset, args.model, **overrides)
     metadata = load_or_download(args.data_dir)
     split = make_split(metadata, args.protocol, seed=args.seed, fold=args.fold)
-    run_dir = args.run_dir or Path("runs") / args.preset / run_name(args.model, args.protocol, args.fold, args.seed)
+    run_dir = args.run_dir or Path("runs") / args.preset / run_file_name(args.model, args.protocol, args.fold, args.seed)
     result = train(args.model, split, config, run_dir=run_dir, cache_dir=args.cache_dir,
                    overwrite=args.overwrite, verbose=args.verbose,
                    description={"protocol": args.protocol, "fold": fold_label(args.protocol, args.fold),

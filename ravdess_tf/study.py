@@ -29,11 +29,6 @@ from .atomic import write_csv, write_text
 from .results import CONFIGURATION, METRICS_COLUMNS, RUN_IDENTITY, file_slug, load_results, run_file_name
 from .training import PRESETS, preset_config, train
 
-def run_name(model: str, protocol: str, fold: int | None, seed: int = 0) -> str:
-    """The folder of a run under ``runs/PRESET/``: see :func:`ravdess_tf.results.run_file_name`."""
-    return run_file_name(model, protocol, fold, seed)
-
-
 def planned_runs(models, protocols, folds=None) -> list[tuple[str, str, int | None]]:
     """(model, protocol, fold) of every run, protocols outermost so that each
     protocol's table fills up model by model."""
@@ -70,7 +65,7 @@ def run_study(
     runs_dir = Path(runs_dir) / preset
     results = []
     for index, (model, protocol, fold) in enumerate(runs, start=1):
-        run_dir = runs_dir / run_name(model, protocol, fold, seed)
+        run_dir = runs_dir / run_file_name(model, protocol, fold, seed)
         label = f"[{index}/{len(runs)}] {run_dir.name}"
         if (run_dir / "metrics.json").is_file():
             print(f"{label}: finished earlier, skipped", file=sys.stderr)
