@@ -645,10 +645,10 @@ def whisper_features(paths: list[str], config, *, cache_dir=None, on_error: str 
 
 
 class WhisperFeatureExtractor:
-    """Files -> Whisper features of one :class:`~ravdess_tf.FeatureConfig` (``kind="whisper"``).
+    """Audio -> Whisper features of one :class:`~ravdess_tf.FeatureConfig` (``kind="whisper"``).
 
     The counterpart of :class:`ravdess_tf.features.SpectrogramExtractor` for
-    prediction: ``from_file(path)`` gives ``(width * layers, frames)``.
+    prediction: calling it on 16 kHz audio gives ``(width * layers, frames)``.
     """
 
     def __init__(self, config, numpy: bool = False):
@@ -677,8 +677,3 @@ class WhisperFeatureExtractor:
             return np.concatenate([state.T for state in states], axis=0).astype(np.float32)
         states = self.embedder(clip[None], self.config.layers)  # (layers, 1, frames, width)
         return np.concatenate([state[0].T for state in states], axis=0)
-
-    def from_file(self, path) -> np.ndarray:
-        from .features import load_audio
-
-        return self(load_audio(path, SAMPLE_RATE))
