@@ -22,6 +22,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import re
@@ -100,9 +101,14 @@ class StudyResults:
     def predictions(self) -> pd.DataFrame:
         """Every run's test predictions in one long table, each row with its run's identity and ``label``.
 
-        Columns: :data:`RUN_IDENTITY`, ``label``, then the prediction files'
+        Columns: ``label``, :data:`RUN_IDENTITY`, then the prediction files'
         own (``clip_id``, ``actor``, ``emotion_id``, ``predicted_id``, ``p_*`` ...).
         """
+        return self._predictions.copy()
+
+    @functools.cached_property
+    def _predictions(self) -> pd.DataFrame:
+        """The prediction files, read once: the tables, intervals and tests below all start from them."""
         tables = []
         for row in self.metrics.itertuples(index=False):
             path = self.folder / row.predictions
@@ -121,9 +127,8 @@ class StudyResults:
         Under ``actor_cv`` every actor is tested once, so the pooled table
         covers all clips once.
         """
-        predictions = self.predictions()
         return {key: part.reset_index(drop=True)
-                for key, part in predictions.groupby(["label", "protocol"], sort=False)}
+                for key, part in self._predictions.groupby(["label", "protocol"], sort=False)}
 
     def comparison(self) -> pd.DataFrame:
         """Mean test metrics per configuration beside the study's Table 2: see :func:`summarize`."""
