@@ -109,7 +109,7 @@ def cmd_predict(args):
     missing = [str(p) for p in args.paths if not p.is_file()]
     if missing:
         raise FileNotFoundError(f"No such audio file: {', '.join(missing)}")
-    predictor = load_predictor(args)
+    predictor = load_predictor(args.model, args.pretrained, args.backend_logs)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
         table, timelines = predictor.predict(args.paths, return_timelines=True) if args.timeline \
@@ -165,8 +165,7 @@ def cmd_robustness(args):
     if args.every < 1:
         raise ParameterError(f"--every must be a positive integer, got {args.every}")
     metadata = load_or_download(args.data_dir)
-    args.model = args.run_dir
-    predictor = load_predictor(args)
+    predictor = load_predictor(args.run_dir, args.pretrained, args.backend_logs)
     if args.run_dir is not None:
         import pandas as pd
 
@@ -198,7 +197,7 @@ def cmd_evaluate_corpus(args):
     from .plots import plot_confusion, save_figure
 
     clips, left_out = load_corpus(args.folder, rule=args.rule, labels=args.labels)
-    predictor = load_predictor(args)
+    predictor = load_predictor(args.model, args.pretrained, args.backend_logs)
     report = evaluate_corpus(predictor, clips)
     print(f"{predictor.name} on {len(report.predictions)} clips of {args.folder} "
           f"(emotions shared with RAVDESS: {', '.join(report.shared)})")
@@ -388,19 +387,18 @@ def native_stderr_silenced():
         os.close(discard)
 
 
-def load_predictor(args):
-    """The model a predicting command asked for (``--model RUN_DIR`` or ``--pretrained NAME``).
+def load_predictor(model, pretrained, backend_logs: bool):
+    """The model a predicting command asked for: the run folder ``model``, else the bundled ``pretrained``.
 
     The bundled models run in NumPy; a run that needs Keras gets its backend
-    started first, quietly unless ``--verbose``.
+    started first, quietly unless ``backend_logs`` (``--verbose``).
     """
     from .inference import PRETRAINED, choose_runtime, load_pretrained, load_run, resolve_pretrained
 
-    run_dir = args.model if args.model else PRETRAINED[resolve_pretrained(args.pretrained)]
-    runtime = choose_runtime(run_dir)
-    if runtime == "keras" and not getattr(args, "backend_logs", False):
+    runtime = choose_runtime(model if model else PRETRAINED[resolve_pretrained(pretrained)])
+    if runtime == "keras" and not backend_logs:
         start_backend_quietly()
-    return load_run(args.model, runtime) if args.model else load_pretrained(args.pretrained, runtime)
+    return load_run(model, runtime) if model else load_pretrained(pretrained, runtime)
 
 
 def start_backend_quietly() -> None:
