@@ -218,6 +218,12 @@ def cmd_evaluate_corpus(args):
     print(f"Written: {out}/ (predictions.csv, metrics.csv, confusion.png)")
 
 
+def cmd_demo(args):
+    from .demo import serve
+
+    serve(host=args.host, port=args.port, share=args.share, extra_runs=args.model, saliency=not args.no_saliency)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ravdess-tf",
@@ -359,6 +365,21 @@ def build_parser() -> argparse.ArgumentParser:
     corpus.add_argument("--out", type=Path, default=None,
                         help="folder for predictions, metrics and the confusion matrix; default results/corpus/NAME")
     corpus.set_defaults(run=cmd_evaluate_corpus)
+
+    from .demo import DEFAULT_HOST, DEFAULT_PORT
+
+    demo = commands.add_parser("demo", help='a page in the browser: record or drop a file, see the emotion '
+                                            '(pip install "ravdess-tf[demo]")')
+    demo.add_argument("--host", default=DEFAULT_HOST,
+                      help="address to listen on (default 127.0.0.1: this computer only; 0.0.0.0: your network)")
+    demo.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"TCP port (default {DEFAULT_PORT})")
+    demo.add_argument("--share", action="store_true",
+                      help="also open a temporary public https link through Gradio (needs internet)")
+    demo.add_argument("--model", type=Path, action="append", default=[], metavar="RUN_DIR",
+                      help="a run folder from `train` to offer beside the bundled models (repeatable)")
+    demo.add_argument("--no-saliency", action="store_true",
+                      help="skip the saliency (13 more predictions per answer; faster on a slow machine)")
+    demo.set_defaults(run=cmd_demo)
     return parser
 
 

@@ -65,6 +65,19 @@ def windows(audio: np.ndarray, config: FeatureConfig) -> list[tuple[float, float
     return [(start / sr, (start + size) / sr, audio[start:start + size]) for start in starts]
 
 
+def file_answer(timeline: pd.DataFrame) -> tuple[str | None, np.ndarray]:
+    """A file's emotion and probabilities, shape ``(8,)``, from its :meth:`EmotionPredictor.timeline`.
+
+    The mean of the probabilities of the windows with speech; ``(None, NaNs)``
+    when no window has speech.
+    """
+    spoken = timeline[timeline["speech"]]
+    if not len(spoken):
+        return None, np.full(len(EMOTIONS), np.nan)
+    probabilities = spoken[list(EMOTIONS)].mean().to_numpy()
+    return EMOTIONS[int(np.argmax(probabilities))], probabilities
+
+
 @dataclass
 class EmotionPredictor:
     """A trained model with the feature configuration and statistics it was trained with."""
@@ -118,10 +131,13 @@ class EmotionPredictor:
 
         A window without speech has no emotion and NaN probabilities.
         """
+        return self.audio_timeline(self._read(path))
+
+    def audio_timeline(self, audio: np.ndarray) -> pd.DataFrame:
+        """:meth:`timeline` of mono audio at the model's sample rate, shape ``(samples,)``."""
         if self.speaker_normalization:
             raise ParameterError(f"{self.source} normalises each speaker over several files; it predicts whole "
                                  "files only, not windows")
-        audio = self._read(path)
         sr = self.feature_config.sample_rate
         parts = windows(audio, self.feature_config)
         speech = [has_speech(samples, sr) for _, _, samples in parts]
@@ -159,11 +175,10 @@ class EmotionPredictor:
         for path in tqdm(paths, desc="Predicting", unit="file", disable=not progress):
             table = self.timeline(path)
             timelines.append(table.assign(path=path))
-            spoken = table[table["speech"]]
-            probabilities = spoken[list(EMOTIONS)].mean().to_numpy() if len(spoken) else np.full(len(EMOTIONS), np.nan)
-            rows.append({"path": path, "emotion": EMOTIONS[int(np.argmax(probabilities))] if len(spoken) else None,
-                         "no_speech": not len(spoken), "seconds": round(float(table["end_s"].max()), 3),
-                         "windows": len(spoken), **dict(zip(EMOTIONS, probabilities))})
+            emotion, probabilities = file_answer(table)
+            rows.append({"path": path, "emotion": emotion, "no_speech": emotion is None,
+                         "seconds": round(float(table["end_s"].max()), 3), "windows": int(table["speech"].sum()),
+                         **dict(zip(EMOTIONS, probabilities))})
         return (pd.DataFrame(rows), timelines) if return_timelines else pd.DataFrame(rows)
 
     def _predict_one_speaker(self, paths) -> pd.DataFrame:

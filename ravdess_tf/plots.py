@@ -128,3 +128,74 @@ def plot_comparison(comparison: pd.DataFrame, metric: str = "f1_macro", ax=None)
     ax.set_title(f"test {metric.replace('_', ' ')} by model, front-end and protocol (CV: mean and sd over folds)")
     ax.legend(fontsize=8, ncol=len(series) + 1, loc="upper center")
     return figure
+
+
+def plot_saliency(saliency, ax=None):
+    """The log-mel spectrogram of the clip a model read, with its occlusion saliency drawn over it.
+
+    Parameters
+    ----------
+    saliency : ravdess_tf.saliency.Saliency
+        From :func:`ravdess_tf.saliency.occlusion_saliency`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The spectrogram (time in s, mel bands), and on a second y axis the
+        fall of the answer's probability when each stretch is silenced: the
+        higher the line, the more the answer rests on that stretch.
+    """
+    from .features import FeatureConfig, SpectrogramExtractor
+
+    figure, ax = _axes(ax, (8, 3.6))
+    log_mel = SpectrogramExtractor(FeatureConfig(sample_rate=saliency.sample_rate)).log_mel(saliency.clip)
+    seconds = len(saliency.clip) / saliency.sample_rate
+    ax.imshow(log_mel, origin="lower", aspect="auto", cmap="magma", extent=(0, seconds, 0, log_mel.shape[0]))
+    ax.set_xlabel("time in the clip the model read (s)")
+    ax.set_ylabel("mel band")
+    importance = ax.twinx()
+    centres = saliency.starts + saliency.band_seconds / 2
+    importance.fill_between(centres, 0, np.clip(saliency.importance, 0, None), step="mid", color="cyan", alpha=0.35)
+    importance.step(centres, saliency.importance, where="mid", color="cyan", linewidth=2)
+    importance.axhline(0, color="white", linewidth=0.8, linestyle=":")
+    peak = max(0.05, float(np.abs(saliency.importance).max()))
+    importance.set_ylim(-peak, 1.05 * peak)
+    importance.set_ylabel(f"fall of p({saliency.emotion}) when silenced")
+    ax.set_title(f"what the model heard: {saliency.emotion} {saliency.probability:.2f}; "
+                 f"each {saliency.band_seconds:.2f} s silenced in turn")
+    return figure
+
+
+def plot_timeline(timeline: pd.DataFrame, ax=None):
+    """The emotion over time of a long recording: each window's probabilities.
+
+    Parameters
+    ----------
+    timeline : pandas.DataFrame
+        :meth:`ravdess_tf.inference.EmotionPredictor.timeline`'s table: one
+        row per window with ``start_s``, ``end_s``, ``speech``, ``emotion``
+        and one probability column per emotion.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One line per emotion at each window's centre; each window's answer
+        written above it; windows without speech shaded grey.
+    """
+    figure, ax = _axes(ax, (8, 3.6))
+    centres = (timeline["start_s"] + timeline["end_s"]) / 2
+    palette = sns.color_palette("tab10", len(EMOTIONS))
+    for colour, emotion in zip(palette, EMOTIONS):
+        ax.plot(centres, timeline[emotion], marker="o", markersize=3, color=colour, label=emotion)
+    for row, centre in zip(timeline.itertuples(index=False), centres):
+        if row.speech:
+            ax.text(centre, 1.02, row.emotion, rotation=90, ha="center", va="bottom", fontsize=7)
+        else:
+            ax.axvspan(row.start_s, row.end_s, color="0.85", zorder=0)
+    ax.set_ylim(0, 1.0)
+    ax.set_xlim(float(timeline["start_s"].min()), float(timeline["end_s"].max()))
+    ax.set_xlabel("time (s), at the centre of each 3 s window")
+    ax.set_title("emotion over time: each window's probabilities, its answer above it", pad=40)
+    ax.set_ylabel("probability")
+    ax.legend(fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.2))
+    return figure
