@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from .exceptions import AudioError, DataNotFoundError, DownloadError, ParameterError
+from .exceptions import AudioError, DataNotFoundError, DownloadError, ParameterError, RunsFailedError
 from .splits import fold_label
 
 USER_ERRORS = (ParameterError, DataNotFoundError, AudioError, DownloadError, FileNotFoundError, FileExistsError)
@@ -82,16 +82,55 @@ def cmd_evaluate(args):
     print(f"Figures written to {report.figures_dir}")
 
 
+def _vary(text: str) -> tuple[str, list]:
+    """``KEY=V1,V2`` of --vary: each value read as JSON (numbers, true/false, null), else as text."""
+    import json
+
+    key, separator, values = text.partition("=")
+    if not separator or not key or not values:
+        raise ParameterError(f"--vary {text!r}: write KEY=VALUE1,VALUE2 (e.g. learning_rate=1e-3,3e-4)")
+
+    def value(item):
+        try:
+            return json.loads(item)
+        except json.JSONDecodeError:
+            return item
+
+    return key, [value(item) for item in values.split(",")]
+
+
 def cmd_study(args):
+    import contextlib
+
     from .data import load_or_download
-    from .study import report_study, run_study
+    from .evaluation import to_markdown
+    from .executors import ray_session
+    from .study import expand_grid, report_study, run_study, sweep_summary
     from .training import PRESETS
 
+    grid = expand_grid(dict(_vary(item) for item in args.vary))
     metadata = load_or_download(args.data_dir)
     models = args.models or PRESETS[args.preset]["study"]
-    run_study(metadata, preset=args.preset, models=models, protocols=args.protocols, folds=args.folds,
-              runs_dir=args.runs_dir, cache_dir=args.cache_dir, seed=args.seed, verbose=args.verbose)
+    # One Ray session for every variant of a sweep; none for the sequential executor.
+    session = ray_session(args.address, args.verbose) if args.executor == "ray" else contextlib.nullcontext()
+    with session:
+        for overrides in grid:
+            run_study(metadata, preset=args.preset, models=models, protocols=args.protocols, folds=args.folds,
+                      runs_dir=args.runs_dir, cache_dir=args.cache_dir, seed=args.seed, verbose=args.verbose,
+                      overrides=overrides, executor=args.executor, address=args.address,
+                      cpus_per_run=args.cpus_per_run, gpus_per_run=args.gpus_per_run)
     command = "ravdess-tf " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["study"] else ""
+    if args.vary:
+        from .atomic import write_csv, write_text
+
+        summary = sweep_summary(args.runs_dir, args.preset, grid)
+        out = args.results_dir or Path("results") / "sweeps" / args.preset
+        write_csv(out / "summary.csv", summary)
+        write_text(out / "README.md", f"# Sweep of the {args.preset} preset\n\n`{command}`\n\nChosen on mean "
+                                      f"validation macro-F1 (validation actors only).\n\n{to_markdown(summary)}\n")
+        print(to_markdown(summary))
+        print(f"Tables: {out}/ (summary.csv, README.md)")
+        return
     report = report_study(args.runs_dir, args.preset, results_dir=args.results_dir, figures_dir=args.figures_dir,
                           command=command)
     print(f"Tables: {report.results_dir}/ (metrics.csv, comparison.csv, README.md)")
@@ -302,7 +341,25 @@ def build_parser() -> argparse.ArgumentParser:
                        metavar="PROTOCOL", help="protocols to run (default: paper actor)")
     study.add_argument("--folds", nargs="+", type=int, default=None, metavar="K",
                        help="folds of actor_cv to run (default: all 6)")
-    study.add_argument("--seed", type=int, default=0)
+    study.add_argument("--seed", type=int, nargs="+", default=[0], metavar="S",
+                       help="random seed; several: one run per seed of each cell of the grid")
+    study.add_argument("--vary", nargs="+", default=[], metavar="KEY=V1,V2",
+                       help="a sweep: every combination of these training settings (TrainConfig fields, or "
+                            "features.NAME / model_options.NAME), each a variant with run folders of its own "
+                            "(runs/PRESET+KEY=V); chosen on validation actors, summary in results/sweeps/PRESET")
+    from .executors import EXECUTORS
+
+    study.add_argument("--executor", choices=EXECUTORS, default="sequential",
+                       help='who trains the runs: this process one at a time (default), or Ray tasks side by '
+                            'side, on this machine or a cluster (pip install "ravdess-tf[cluster]")')
+    study.add_argument("--address", default=None,
+                       help="with --executor ray: the Ray cluster to join (default: $RAY_ADDRESS, else a Ray "
+                            "started on this machine)")
+    study.add_argument("--cpus-per-run", type=float, default=1, metavar="N",
+                       help="with --executor ray: CPU cores each run declares (default 1)")
+    study.add_argument("--gpus-per-run", type=float, default=0, metavar="F",
+                       help="with --executor ray: GPUs each run declares; a fraction lets runs share one "
+                            "(0.25: four at a time; default 0)")
     study.add_argument("--runs-dir", type=Path, default=Path("runs"), help="where run folders go (default runs/)")
     study.add_argument("--results-dir", type=Path, default=None,
                        help="tables; default results/PRESET (whisper runs join results/full when it exists)")
@@ -445,6 +502,9 @@ def main(argv: list[str] | None = None) -> int:
     except USER_ERRORS as error:
         print(f"ravdess-tf {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except RunsFailedError as error:
+        print(f"ravdess-tf {args.command}: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return 130

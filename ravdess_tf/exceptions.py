@@ -19,3 +19,11 @@ class AudioError(ValueError):
 
 class DownloadError(RuntimeError):
     """A download failed, or its result did not match the expected checksum."""
+
+
+class RunsFailedError(RuntimeError):
+    """Runs of a study failed; ``failures`` names each run and its error."""
+
+    def __init__(self, failures: list[str]):
+        self.failures = list(failures)
+        super().__init__(f"{len(self.failures)} run(s) failed:\n" + "\n".join(f"  {line}" for line in self.failures))

@@ -657,6 +657,54 @@ def extract_features(
     return _finish(features, failures, paths, metadata, cache_path, return_report)
 
 
+@dataclass(frozen=True, eq=False)
+class FeatureTable:
+    """The features of a set of clips, found by clip id: what travels to a worker instead of the audio.
+
+    Made where the audio is (:func:`feature_table`); a worker that trains on
+    it reads no audio file. ``key`` is the cache key the features were made
+    under (configuration, feature version, clip names and sizes) and
+    ``digest`` a SHA-256 of the array, so that a table that changed on the way
+    is refused (:meth:`check`).
+    """
+
+    config: FeatureConfig
+    key: str
+    clip_ids: tuple
+    features: np.ndarray
+    digest: str
+
+    @staticmethod
+    def array_digest(features: np.ndarray) -> str:
+        return hashlib.sha256(np.ascontiguousarray(features).data).hexdigest()
+
+    def check(self, config: FeatureConfig) -> None:
+        """Raise :class:`ParameterError` unless this table holds ``config``'s features, intact."""
+        if config.to_dict() != self.config.to_dict():
+            raise ParameterError(f"the feature table {self.key} holds {self.config.tag} features; this run needs "
+                                 f"{config.tag}")
+        if len(self.clip_ids) != len(self.features) or self.array_digest(self.features) != self.digest:
+            raise ParameterError(f"the feature table {self.key} does not match its digest: it changed on the "
+                                 "way; make it again where the audio is")
+
+    def rows(self, clip_ids) -> np.ndarray:
+        """The features of ``clip_ids``, in their order, shape ``(len(clip_ids), n_features, frames)``."""
+        position = {clip: row for row, clip in enumerate(self.clip_ids)}
+        missing = [clip for clip in clip_ids if clip not in position]
+        if missing:
+            raise ParameterError(f"the feature table {self.key} lacks {len(missing)} clips, e.g. {missing[0]}")
+        return self.features[[position[clip] for clip in clip_ids]]
+
+
+def feature_table(metadata: pd.DataFrame, config: FeatureConfig, *, cache_dir=None,
+                  progress: bool = True) -> FeatureTable:
+    """The :class:`FeatureTable` of every clip of ``metadata`` (read from the cache, or extracted into it)."""
+    features = extract_features(metadata, config, cache_dir=cache_dir, progress=progress)
+    return FeatureTable(config=config, key=cache_key([str(p) for p in metadata["path"]], config),
+                        clip_ids=tuple(metadata["clip_id"]), features=features,
+                        digest=FeatureTable.array_digest(features))
+
+
 def _finish(features, failures, paths, metadata, cache_path, return_report):
     """Drop the rows of failed clips, warn with their list, and return what was asked for."""
     kept_mask = np.array([failure is None for failure in failures])

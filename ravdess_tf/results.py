@@ -40,8 +40,8 @@ RUN_IDENTITY = ("preset", "model", "features", "protocol", "fold", "seed")
 #: Runs that share these are one configuration: folds (and seeds) are its repeats.
 CONFIGURATION = ("preset", "model", "features", "protocol")
 #: The columns of ``metrics.csv``: identity, test metrics, where and how the run trained.
-METRICS_COLUMNS = [*RUN_IDENTITY, *METRIC_NAMES, "backend", "device", "epochs", "best_epoch", "train_seconds",
-                   "parameters", "predictions"]
+METRICS_COLUMNS = [*RUN_IDENTITY, *METRIC_NAMES, "backend", "device", "executor", "epochs", "best_epoch",
+                   "train_seconds", "parameters", "predictions"]
 
 
 def configuration_label(model: str, features: str) -> str:

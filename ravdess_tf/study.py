@@ -9,6 +9,7 @@ several sessions. :func:`write_results` turns the finished runs into
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import platform
@@ -17,6 +18,7 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
 import pandas as pd
 
 from .data import EMOTIONS
@@ -27,7 +29,7 @@ from .models import ALL_MODELS, MODEL_NAMES
 from .splits import NUM_FOLDS, PROTOCOLS, fold_label, make_split
 from .atomic import write_csv, write_text
 from .results import CONFIGURATION, METRICS_COLUMNS, RUN_IDENTITY, file_slug, load_results, run_file_name
-from .training import PRESETS, preset_config, train
+from .training import PRESETS, apply_overrides, preset_config, train
 
 def planned_runs(models, protocols, folds=None) -> list[tuple[str, str, int | None]]:
     """(model, protocol, fold) of every run, protocols outermost so that each
@@ -47,6 +49,20 @@ def planned_runs(models, protocols, folds=None) -> list[tuple[str, str, int | No
     return runs
 
 
+def variant_name(preset: str, overrides: dict | None = None) -> str:
+    """The folder (and ``preset`` column) of a preset's runs under ``overrides``: ``"quick+learning_rate=0.0003"``."""
+    return "+".join([preset, *(f"{key}={value}" for key, value in sorted((overrides or {}).items()))])
+
+
+def expand_grid(vary: dict | None) -> list[dict]:
+    """Every combination of ``{field: [values]}``, as override dicts (``[{}]`` for no grid)."""
+    vary = vary or {}
+    for key, values in vary.items():
+        if not values:
+            raise ParameterError(f"no values given for {key!r}")
+    return [dict(zip(vary, combination)) for combination in itertools.product(*vary.values())]
+
+
 def run_study(
     metadata: pd.DataFrame,
     preset: str = "quick",
@@ -55,34 +71,136 @@ def run_study(
     folds=None,
     runs_dir="runs",
     cache_dir=None,
-    seed: int = 0,
+    seed=0,
     verbose: int = 2,
+    *,
+    overrides: dict | None = None,
+    executor: str = "sequential",
+    address: str | None = None,
+    cpus_per_run: float = 1,
+    gpus_per_run: float = 0,
 ) -> list[dict]:
-    """Train every (model, protocol, fold) not yet finished; return all finished runs' metrics."""
+    """Train every (model, protocol, fold, seed) not yet finished; return all finished runs' metrics.
+
+    Parameters
+    ----------
+    metadata : pandas.DataFrame
+        Every clip (:func:`ravdess_tf.load_metadata`).
+    preset : str
+        The recipe (:data:`ravdess_tf.training.PRESETS`).
+    models, protocols, folds
+        The grid (:func:`planned_runs`).
+    runs_dir : path
+        Run folders go to ``runs_dir/PRESET`` (``runs_dir/`` :func:`variant_name` with ``overrides``).
+    cache_dir : path or None
+        The feature cache.
+    seed : int or sequence of int
+        One run per seed of each cell of the grid.
+    verbose : int
+        Keras' verbosity.
+    overrides : dict or None
+        :class:`~ravdess_tf.training.TrainConfig` fields set on every run
+        (:func:`~ravdess_tf.training.apply_overrides`); such runs are a variant with folders of their own.
+    executor : {"sequential", "ray"}
+        Train here one run at a time, or as Ray tasks (:mod:`ravdess_tf.executors`); the run folders
+        and metrics are the same.
+    address, cpus_per_run, gpus_per_run
+        With ``executor="ray"``: see :func:`ravdess_tf.executors.run_with_ray`.
+    """
+    from .executors import EXECUTORS, check_resources
+
     if preset not in PRESETS:
         raise ParameterError(f"Unknown preset {preset!r}; presets: {', '.join(PRESETS)}")
-    runs = planned_runs(models, protocols, folds)
-    runs_dir = Path(runs_dir) / preset
-    results = []
-    for index, (model, protocol, fold) in enumerate(runs, start=1):
-        run_dir = runs_dir / run_file_name(model, protocol, fold, seed)
-        label = f"[{index}/{len(runs)}] {run_dir.name}"
-        if (run_dir / "metrics.json").is_file():
-            print(f"{label}: finished earlier, skipped", file=sys.stderr)
-            results.append(json.loads((run_dir / "metrics.json").read_text()))
-            continue
+    if executor not in EXECUTORS:
+        raise ParameterError(f"Unknown executor {executor!r}; executors: {', '.join(EXECUTORS)}")
+    check_resources(cpus_per_run, gpus_per_run)
+    seeds = [seed] if isinstance(seed, (int, np.integer)) else list(seed)
+
+    def config(model, run_seed):
+        return apply_overrides(preset_config(preset, model, seed=run_seed), overrides)
+
+    runs = [(model, protocol, fold, run_seed) for run_seed in seeds
+            for model, protocol, fold in planned_runs(models, protocols, folds)]
+    for model in dict.fromkeys(models):
+        config(model, seeds[0])  # a bad override fails here, before anything is trained
+    variant = variant_name(preset, overrides)
+    runs_dir = Path(runs_dir) / variant
+    finished, pending = {}, []
+    for run in runs:
+        metrics = runs_dir / run_file_name(*run) / "metrics.json"
+        if metrics.is_file():
+            finished[run] = json.loads(metrics.read_text())
+        else:
+            pending.append(run)
+    if finished:
+        print(f"{len(finished)} of {len(runs)} runs finished earlier, skipped", file=sys.stderr)
+    if executor == "ray" and pending:
+        from .executors import run_with_ray
+        from .features import feature_table
+
+        tables = {}  # one table per front-end, shared by the models that use it
+        for model in dict.fromkeys(model for model, *_ in pending):
+            feature_config = config(model, seeds[0]).feature_config()
+            same = [table for table in tables.values() if table.config == feature_config]
+            tables[model] = same[0] if same else feature_table(metadata, feature_config, cache_dir=cache_dir,
+                                                                progress=verbose > 0)
+        finished.update(zip(pending, run_with_ray(
+            metadata, preset, variant, pending, runs_dir, tables, address=address, cpus_per_run=cpus_per_run,
+            gpus_per_run=gpus_per_run, overrides=overrides, verbose=verbose)))
+    for index, run in enumerate(pending if executor == "sequential" else [], start=1):
+        model, protocol, fold, run_seed = run
+        run_dir = runs_dir / run_file_name(*run)
+        label = f"[{index}/{len(pending)}] {run_dir.name}"
         resumed = " (resuming)" if (run_dir / "backup").exists() else ""
         print(f"{label}: training{resumed}", file=sys.stderr, flush=True)
         start = time.perf_counter()
-        split = make_split(metadata, protocol, seed=seed, fold=fold)
-        result = train(model, split, preset_config(preset, model, seed=seed), run_dir=run_dir,
-                       cache_dir=cache_dir, verbose=verbose,
-                       description={"protocol": protocol, "fold": fold_label(protocol, fold),
-                                    "preset": preset})
+        split = make_split(metadata, protocol, seed=run_seed, fold=fold)
+        result = train(model, split, config(model, run_seed), run_dir=run_dir, cache_dir=cache_dir, verbose=verbose,
+                       description={"protocol": protocol, "fold": fold_label(protocol, fold), "preset": variant})
         print(f"{label}: test macro-F1 {result['test']['f1_macro']:.3f} "
               f"({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
-        results.append(result)
-    return results
+        finished[run] = result
+    return [finished[run] for run in runs]
+
+
+def sweep_summary(runs_dir, preset: str, grid: list[dict]) -> pd.DataFrame:
+    """The variants of a sweep side by side, the choice made on validation actors only.
+
+    Parameters
+    ----------
+    runs_dir : path
+        Where :func:`run_study` wrote each variant's run folders.
+    preset : str
+        The preset the variants change.
+    grid : list of dict
+        The overrides of each variant (:func:`expand_grid`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (variant, model, protocol) with finished runs: ``variant``,
+        ``model``, ``protocol``, ``runs`` (folds x seeds), mean and sd of
+        validation and test macro-F1, and ``chosen``: the variant with the
+        best mean validation macro-F1 for that model and protocol. Test scores
+        are shown, never used to choose.
+    """
+    rows = []
+    for overrides in grid:
+        variant = variant_name(preset, overrides)
+        for path in sorted((Path(runs_dir) / variant).glob("*/metrics.json")):
+            result = json.loads(path.read_text())
+            if "validation" in result and "test" in result:
+                rows.append({"variant": variant, "model": result["model"], "protocol": result["protocol"],
+                             "validation": result["validation"]["f1_macro"], "test": result["test"]["f1_macro"]})
+    if not rows:
+        raise ParameterError(f"No finished runs of the sweep under {runs_dir}; run it first")
+    table = (pd.DataFrame(rows).groupby(["variant", "model", "protocol"], sort=False)
+             .agg(runs=("test", "size"), val_f1_macro=("validation", "mean"), val_f1_macro_std=("validation", "std"),
+                  test_f1_macro=("test", "mean"), test_f1_macro_std=("test", "std"))
+             .reset_index().round(4))
+    best = table.groupby(["model", "protocol"])["val_f1_macro"].transform("max")
+    table["chosen"] = table["val_f1_macro"] == best
+    return table
 
 
 def _identity(result: dict) -> dict:
@@ -130,11 +248,15 @@ def export_runs(results: list[dict], results_dir) -> pd.DataFrame:
         rows.append({**identity, **{k: round(v, 4) for k, v in result["test"].items()},
                      **{k: result[k] for k in ("backend", "device", "epochs", "best_epoch", "train_seconds",
                                               "parameters")},
+                     # Runs made before the executor was recorded all ran through the sequential path.
+                     "executor": result.get("executor", "sequential"),
                      "predictions": relative.as_posix()})
     metrics = pd.DataFrame(rows, columns=METRICS_COLUMNS)
     previous = results_dir / "metrics.csv"
     if previous.is_file():  # rows of runs not at hand now (another machine's, an older front-end's) stay
         kept = pd.read_csv(previous, dtype={"fold": str})
+        if "executor" not in kept:  # written before the executor was recorded: the sequential path made them
+            kept["executor"] = "sequential"
         if set(METRICS_COLUMNS) <= set(kept.columns):
             kept = kept[METRICS_COLUMNS]
             new_runs = set(map(tuple, metrics[list(RUN_IDENTITY)].astype(str).to_numpy()))

@@ -31,7 +31,7 @@ from .atomic import atomic_path, write_csv, write_json
 from .data import EMOTIONS
 from .evaluation import compute_metrics
 from .exceptions import ParameterError
-from .features import FeatureConfig, extract_features
+from .features import FeatureConfig, FeatureTable, extract_features
 from .models import ALL_MODELS, MODEL_NAMES, build_model, register_custom_layers
 from .pipeline import Normalizer, fit_normalizer, normalize_per_speaker
 from .splits import SPLIT_NAMES
@@ -207,6 +207,29 @@ def preset_config(preset: str, model_name: str, **overrides) -> TrainConfig:
     return replace(config, **overrides)
 
 
+def apply_overrides(config: TrainConfig, overrides: dict | None) -> TrainConfig:
+    """``config`` with fields replaced; ``"features.n_mels"``-style keys set one entry of a dict field.
+
+    Examples
+    --------
+    >>> config = apply_overrides(TrainConfig(), {"learning_rate": 3e-4, "features.n_mels": 64})
+    >>> config.learning_rate, config.features["n_mels"]
+    (0.0003, 64)
+    """
+    names = {f.name: f for f in fields(TrainConfig)}
+    changes = {}
+    for key, value in (overrides or {}).items():
+        name, _, entry = key.partition(".")
+        if name not in names or (entry and name not in ("features", "model_options")):
+            raise ParameterError(f"cannot vary {key!r}: give a TrainConfig field ({', '.join(names)}), or "
+                                 "features.NAME / model_options.NAME")
+        if entry:
+            changes[name] = {**changes.get(name, getattr(config, name)), entry: value}
+        else:
+            changes[name] = value
+    return replace(config, **changes)
+
+
 # --------------------------------------------------------------------------
 # Helpers
 # --------------------------------------------------------------------------
@@ -256,15 +279,19 @@ def predictions_table(rows: pd.DataFrame, probabilities: np.ndarray) -> pd.DataF
     return table
 
 
-def _features_for_split(split, feature_config, cache_dir, progress):
+def _features_for_split(split, feature_config, cache_dir, progress, table=None):
     """Features of every clip of the split, as one array per part.
 
     Features are extracted for the union of the parts in metadata order, so
-    every protocol over the full dataset shares one cache entry.
+    every protocol over the full dataset shares one cache entry; with a
+    :class:`~ravdess_tf.features.FeatureTable`, they are read from it by clip id.
     """
     union = pd.concat([split[name] for name in SPLIT_NAMES])
     if not union.index.is_unique:
         raise ParameterError("the split's parts overlap: a clip is in two of train/validation/test")
+    if table is not None:
+        table.check(feature_config)
+        return {name: table.rows(split[name]["clip_id"]) for name in SPLIT_NAMES}
     union = union.sort_index()
     features = extract_features(union, feature_config, cache_dir=cache_dir, progress=progress)
     position = pd.Series(np.arange(len(union)), index=union.index)
@@ -492,6 +519,8 @@ def train(
     description: dict | None = None,
     callbacks: list | None = None,
     verbose: int = 1,
+    features: FeatureTable | None = None,
+    executor: str = "sequential",
 ) -> dict:
     """Train one model on one split, select on validation, evaluate on test.
 
@@ -518,6 +547,12 @@ def train(
         More Keras callbacks, run after the run's own.
     verbose : int
         Keras' verbosity: 0 silent, 1 progress bar, 2 one line per epoch.
+    features : FeatureTable or None
+        The features of the split's clips, made elsewhere
+        (:func:`ravdess_tf.features.feature_table`): no audio is read. ``None``
+        extracts them (or reads the cache).
+    executor : str
+        What ran the run (``"sequential"``, ``"ray"``), recorded in ``metrics.json``.
 
     Returns
     -------
@@ -550,7 +585,7 @@ def train(
     run_dir.mkdir(parents=True, exist_ok=True)
 
     feature_config = config.feature_config()
-    features = _features_for_split(split, feature_config, cache_dir, progress=verbose > 0)
+    features = _features_for_split(split, feature_config, cache_dir, progress=verbose > 0, table=features)
     if config.speaker_normalization:  # each part on its own: test speakers' statistics come from test clips
         features = {name: normalize_per_speaker(features[name], split[name]["actor"]) if len(split[name])
                     else features[name] for name in SPLIT_NAMES}
@@ -580,7 +615,8 @@ def train(
     selection = json.loads((run_dir / "selection.json").read_text())
     history = pd.read_csv(run_dir / "history.csv")
     results = {"model": model_name, **(description or {}), "backend": keras.backend.backend(),
-               "features": feature_tag(feature_config, config), "device": describe_device(), "seed": config.seed, "epochs": int(len(history)),
+               "features": feature_tag(feature_config, config), "device": describe_device(), "executor": executor,
+               "seed": config.seed, "epochs": int(len(history)),
                "best_epoch": selection["best_epoch"], "train_seconds": round(selection["train_seconds"], 1),
                "parameters": int(best.count_params())}
     for name in ("validation", "test"):

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_requirements_match_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     declared = set(project["dependencies"])
-    for extra in ("tf", "whisper", "jax", "demo", "dev"):
+    for extra in ("tf", "whisper", "jax", "demo", "cluster", "dev"):
         declared |= set(project["optional-dependencies"][extra])
     listed = {line.strip() for line in (ROOT / "requirements.txt").read_text().splitlines()
               if line.strip() and not line.startswith("#")}
