@@ -115,6 +115,22 @@ def train_task(run, preset: str, variant: str, metadata, table, runs_dir: str, d
     return result, packed
 
 
+#: Settings of Keras, JAX, XLA and TensorFlow that the workers take from the driver's environment.
+PASSED_ON = ("KERAS_", "JAX_", "XLA_", "TF_")
+#: What the workers get unless the driver's environment says otherwise: TensorFlow's C++ start-up lines
+#: off the terminal, and GPU memory taken as needed rather than all at once, so that runs declaring a
+#: fraction of a GPU can share it (JAX and TensorFlow each take most of the memory by default).
+WORKER_DEFAULTS = {"TF_CPP_MIN_LOG_LEVEL": "2", "XLA_PYTHON_CLIENT_PREALLOCATE": "false",
+                   "TF_FORCE_GPU_ALLOW_GROWTH": "true"}
+
+
+def worker_environment() -> dict:
+    """The environment variables every Ray worker gets: :data:`WORKER_DEFAULTS`, then the driver's
+    own settings of Keras (its backend above all), JAX, XLA and TensorFlow (:data:`PASSED_ON`)."""
+    passed = {name: value for name, value in os.environ.items() if name.startswith(PASSED_ON)}
+    return {**WORKER_DEFAULTS, **passed}
+
+
 @contextlib.contextmanager
 def ray_session(address: str | None = None, verbose: int = 0):
     """Ray, started (or joined) for the block and shut down after it; nothing is done if Ray is already up.
@@ -128,10 +144,8 @@ def ray_session(address: str | None = None, verbose: int = 0):
     if ray.is_initialized():
         yield ray
         return
-    # The workers run Keras on the driver's backend; TensorFlow's C++ start-up lines stay off the terminal.
-    environment = {"KERAS_BACKEND": os.environ.get("KERAS_BACKEND", "tensorflow"), "TF_CPP_MIN_LOG_LEVEL": "2"}
     ray.init(address=address, include_dashboard=False, logging_level="WARNING", log_to_driver=verbose > 0,
-             runtime_env={"env_vars": environment})
+             runtime_env={"env_vars": worker_environment()})
     try:
         yield ray
     finally:

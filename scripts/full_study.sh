@@ -32,7 +32,7 @@ done
 
 # 4. 6-fold actor cross-validation of three convolutional networks (18 runs; about 12 hours on a 2-core CPU).
 #    In results/full these ran on one H200 GPU with the JAX backend, several runs at once
-#    (scripts/gpu_study/README.md); on a CPU this line does the same work.
+#    (docs/cluster.md: --executor ray); on a CPU this line does the same work.
 ravdess-tf study --preset full --models resnet50 alexnet inception_v3 --protocols actor_cv
 
 # Each study command rewrites results/full/ and figures/full/ from every finished run of the preset.

@@ -148,3 +148,23 @@ def test_executor_arguments_are_checked(synthetic_study, tmp_path):
         run_study(metadata, runs_dir=tmp_path, executor="ray", gpus_per_run=1.5, **GRID)
     with pytest.raises(ParameterError, match="cannot vary 'lr'"):
         run_study(metadata, runs_dir=tmp_path, **{**GRID, "overrides": {"lr": 1}})
+
+
+def test_workers_get_the_drivers_backend_settings(monkeypatch):
+    from ravdess_tf.executors import worker_environment
+
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    monkeypatch.setenv("JAX_DEFAULT_MATMUL_PRECISION", "float32")
+    monkeypatch.setenv("XLA_PYTHON_CLIENT_PREALLOCATE", "true")
+    environment = worker_environment()
+    assert environment["KERAS_BACKEND"] == "jax" and environment["JAX_DEFAULT_MATMUL_PRECISION"] == "float32"
+    assert environment["XLA_PYTHON_CLIENT_PREALLOCATE"] == "true"  # the driver's choice wins over the default
+    assert environment["TF_FORCE_GPU_ALLOW_GROWTH"] == "true"
+    assert not any(name.startswith("HOME") for name in environment)
+
+
+def test_study_command_checks_vary_before_loading_data(capsys):
+    from ravdess_tf.cli import main
+
+    assert main(["study", "--vary", "learning_rate"]) == 2
+    assert "--vary 'learning_rate': write KEY=VALUE1,VALUE2" in capsys.readouterr().err
