@@ -26,7 +26,7 @@ Without a browser:
 
 from __future__ import annotations
 
-import functools
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,6 +86,9 @@ def available_models(extra_runs=()) -> dict[str, str]:
     models = {PRETRAINED_DESCRIPTIONS[name]: name for name in names}
     for run in extra_runs:
         choose_runtime(run)  # a clear error now for a folder that is not a finished run
+        if json.loads((Path(run) / "config.json").read_text())["train"].get("speaker_normalization"):
+            raise ParameterError(f"{run} normalises each speaker over several of their clips; the demo answers "
+                                 "one recording at a time: give a run trained without --speaker-norm")
         models[f"run {run}"] = str(run)
     return models
 
@@ -105,22 +108,20 @@ class Demo:
     def __init__(self, extra_runs=(), saliency: bool = True):
         self.models = available_models(extra_runs)
         self.saliency = saliency
+        self._loaded = {}
 
     @property
     def default_model(self) -> str:
         """The key of the model answering when none is chosen: the first of :attr:`models`."""
         return next(iter(self.models.values()))
 
-    @functools.lru_cache(maxsize=None)
     def predictor(self, key: str):
         """The loaded model for a key of :attr:`models` (a bundled model's name or a run folder)."""
         if key not in self.models.values():
             raise ParameterError(f"unknown model {key!r}; the demo offers: {', '.join(self.models.values())}")
-        predictor = load_pretrained(key) if key in PRETRAINED else load_run(key)
-        if predictor.speaker_normalization:
-            raise ParameterError(f"{key} normalises each speaker over several of their clips; the demo answers "
-                                 "one recording at a time: give a run trained without --speaker-norm")
-        return predictor
+        if key not in self._loaded:
+            self._loaded[key] = load_pretrained(key) if key in PRETRAINED else load_run(key)
+        return self._loaded[key]
 
     def answer(self, path, model: str | None = None) -> DemoAnswer:
         """Answer the recording at ``path`` with the model ``model`` (a key of :attr:`models`).

@@ -525,14 +525,19 @@ def cache_key(paths: list[str], config: FeatureConfig) -> str:
     Names and sizes rather than absolute paths, so a moved copy of the same
     data finds its cache; a file replaced by one of another size does not.
     """
+    return files_key([(Path(path).name, os.path.getsize(path)) for path in paths], config)
+
+
+def files_key(files: list[tuple[str, int]], config: FeatureConfig) -> str:
+    """:func:`cache_key` of files given as ``(name, size in bytes)``, for where the files are not at hand."""
     values = config.to_dict()
     if config.kind != "whisper":  # so that log-mel caches made before Whisper existed stay valid
         for name in WHISPER_FIELDS:
             values.pop(name)
     digest = hashlib.sha256()
     digest.update(json.dumps({"version": FEATURE_VERSION, **values}, sort_keys=True).encode())
-    for path in paths:
-        digest.update(f"\n{Path(path).name}:{os.path.getsize(path)}".encode())
+    for name, size in files:
+        digest.update(f"\n{name}:{size}".encode())
     return digest.hexdigest()[:24]
 
 
@@ -663,14 +668,16 @@ class FeatureTable:
 
     Made where the audio is (:func:`feature_table`); a worker that trains on
     it reads no audio file. ``key`` is the cache key the features were made
-    under (configuration, feature version, clip names and sizes) and
-    ``digest`` a SHA-256 of the array, so that a table that changed on the way
-    is refused (:meth:`check`).
+    under (configuration, feature version, the clips' file names and sizes,
+    ``files``) and ``digest`` a SHA-256 of the array: :meth:`check` computes
+    both again, so that a table that changed on the way, or was made under
+    another configuration or feature version, is refused.
     """
 
     config: FeatureConfig
     key: str
     clip_ids: tuple
+    files: tuple  #: ``(file name, size in bytes)`` of each clip, in row order
     features: np.ndarray
     digest: str
 
@@ -683,6 +690,9 @@ class FeatureTable:
         if config.to_dict() != self.config.to_dict():
             raise ParameterError(f"the feature table {self.key} holds {self.config.tag} features; this run needs "
                                  f"{config.tag}")
+        if files_key(list(self.files), config) != self.key:
+            raise ParameterError(f"the feature table {self.key} was made under another key (feature version, "
+                                 "configuration or clips); make it again where the audio is")
         if len(self.clip_ids) != len(self.features) or self.array_digest(self.features) != self.digest:
             raise ParameterError(f"the feature table {self.key} does not match its digest: it changed on the "
                                  "way; make it again where the audio is")
@@ -700,9 +710,9 @@ def feature_table(metadata: pd.DataFrame, config: FeatureConfig, *, cache_dir=No
                   progress: bool = True) -> FeatureTable:
     """The :class:`FeatureTable` of every clip of ``metadata`` (read from the cache, or extracted into it)."""
     features = extract_features(metadata, config, cache_dir=cache_dir, progress=progress)
-    return FeatureTable(config=config, key=cache_key([str(p) for p in metadata["path"]], config),
-                        clip_ids=tuple(metadata["clip_id"]), features=features,
-                        digest=FeatureTable.array_digest(features))
+    files = tuple((Path(path).name, os.path.getsize(path)) for path in metadata["path"])
+    return FeatureTable(config=config, key=files_key(list(files), config), clip_ids=tuple(metadata["clip_id"]),
+                        files=files, features=features, digest=FeatureTable.array_digest(features))
 
 
 def _finish(features, failures, paths, metadata, cache_path, return_report):

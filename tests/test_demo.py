@@ -1,5 +1,6 @@
 """The demo: its answers as data (no web library needed), and the page in a real browser."""
 
+import json
 import os
 import shutil
 import socket
@@ -110,6 +111,15 @@ def test_timeline_figure_marks_windows_without_speech():
 
 def test_models_are_checked_at_the_door(tmp_path):
     with pytest.raises(ParameterError, match="not a finished training run"):
+        Demo(extra_runs=[tmp_path])
+    from ravdess_tf.inference import PRETRAINED, RUN_FILES
+
+    for name in RUN_FILES:  # the bundled log-mel model, as if trained with per-speaker normalisation
+        shutil.copy(PRETRAINED["logmel"] / name, tmp_path / name)
+    config = json.loads((tmp_path / "config.json").read_text())
+    config["train"]["speaker_normalization"] = True
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ParameterError, match="normalises each speaker"):
         Demo(extra_runs=[tmp_path])
     with pytest.raises(ParameterError, match="unknown model 'vgg16'"):
         Demo().predictor("vgg16")

@@ -1,6 +1,7 @@
 """The study grid through Ray: the same run folders and metrics as the sequential path, a killed
 worker retried, a failing run reported by name, features that travel without the audio."""
 
+import dataclasses
 import json
 import os
 import signal
@@ -13,7 +14,7 @@ import pytest
 
 import ravdess_tf
 from ravdess_tf.exceptions import ParameterError, RunsFailedError
-from ravdess_tf.features import FeatureTable, cache_key, feature_table
+from ravdess_tf.features import cache_key, feature_table
 from ravdess_tf.study import expand_grid, export_runs, run_study, sweep_summary, variant_name
 from ravdess_tf.training import preset_config
 
@@ -48,9 +49,13 @@ def test_feature_table_is_checked_by_config_and_digest(synthetic_study):
     np.testing.assert_array_equal(table.rows(list(metadata["clip_id"][[5, 2]])), table.features[[5, 2]])
     with pytest.raises(ParameterError, match="holds logmel80"):
         table.check(preset_config("full", "transformer").feature_config())
-    changed = FeatureTable(table.config, table.key, table.clip_ids, table.features + 1, table.digest)
+    assert table.key == cache_key(list(metadata["path"]), config)  # the key of the cache it came from
+    changed = dataclasses.replace(table, features=table.features + 1)
     with pytest.raises(ParameterError, match="does not match its digest"):
         changed.check(config)
+    other_clips = dataclasses.replace(table, files=(("03-01-01-01-01-01-99.wav", 0), *table.files[1:]))
+    with pytest.raises(ParameterError, match="made under another key"):
+        other_clips.check(config)
     with pytest.raises(ParameterError, match="lacks 1 clips"):
         table.rows(["03-01-01-01-01-01-99"])
 
