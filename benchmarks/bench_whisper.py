@@ -38,7 +38,7 @@ def main() -> None:
 
     import ravdess_tf
     from ravdess_tf import whisper
-    from ravdess_tf.features import load_audio
+    from ravdess_tf.audio import load_audio
 
     metadata = ravdess_tf.load_metadata(args.data_dir)
     paths = metadata["path"].sample(args.clips, random_state=0).tolist()

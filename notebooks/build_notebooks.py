@@ -74,7 +74,8 @@ import soundfile
 from IPython.display import Audio, display
 
 import ravdess_tf as rt
-from ravdess_tf.features import FeatureConfig, SpectrogramExtractor, load_audio
+from ravdess_tf.audio import load_audio
+from ravdess_tf.features import FeatureConfig, SpectrogramExtractor
 
 metadata = rt.load_or_download(DATA_DIR)
 metadata.head()'''),

@@ -5,7 +5,8 @@ is built, trained or loaded.
 """
 from .data import EMOTIONS, download, load_metadata, load_or_download, parse_filename
 from .exceptions import AudioError, DataNotFoundError, DownloadError, ParameterError
-from .features import FeatureConfig, extract_features, load_audio
+from .audio import load_audio
+from .features import FeatureConfig, extract_features
 from .inference import load_pretrained, load_run
 from .models import MODEL_NAMES, build_model
 from .splits import PROTOCOLS, make_split

@@ -35,7 +35,7 @@ import numpy as np
 
 from .data import EMOTIONS
 from .exceptions import AudioError, ParameterError
-from .features import load_audio
+from .audio import load_audio
 from .inference import (MIN_SECONDS, NO_SPEECH_DBFS, PRETRAINED, PRETRAINED_DESCRIPTIONS, WINDOW_HOP,
                         choose_runtime, file_answer, load_pretrained, load_run, whisper_installed)
 

@@ -27,3 +27,11 @@ class RunsFailedError(RuntimeError):
     def __init__(self, failures: list[str]):
         self.failures = list(failures)
         super().__init__(f"{len(self.failures)} run(s) failed:\n" + "\n".join(f"  {line}" for line in self.failures))
+
+
+class WhisperUnavailableError(FileNotFoundError):
+    """No Whisper checkpoint could be found, joined or downloaded."""
+
+
+class ChecksumError(DownloadError):
+    """A joined or downloaded checkpoint is not the expected file."""

@@ -13,8 +13,6 @@ process pools."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -26,21 +24,19 @@ import numpy as np
 import pandas as pd
 import scipy.fft
 import scipy.sparse
-import soundfile
-import soxr
 from threadpoolctl import threadpool_limits
 
 from .atomic import NpyRowWriter
+from .audio import DEFAULT_LEVEL_DBFS, prepare_clip, read_clip
+from .cache import FeatureTable, cache_key, default_cache_dir, files_key
 from .exceptions import AudioError, ParameterError
+from .whisper import SAMPLE_RATE as WHISPER_SAMPLE_RATE
+from .whisper import HOP_LENGTH as WHISPER_HOP_LENGTH
+from .whisper import WHISPER_MODELS, WhisperFrontEnd, encoder_frames, whisper_width
 
-#: Bump when the extraction code changes its output, so old caches are not reused.
-#: 2: every clip is level-normalised first (FeatureConfig.level_dbfs).
-FEATURE_VERSION = 2
 FEATURE_KINDS = ("logmel", "mfcc", "whisper")
 #: FeatureConfig fields that only ``kind="whisper"`` reads.
 WHISPER_FIELDS = ("whisper_model", "layer", "pad_to_30s")
-#: dBFS, the speech level every clip is brought to unless a configuration says otherwise.
-DEFAULT_LEVEL_DBFS = -25.0
 
 
 @dataclass(frozen=True)
@@ -126,10 +122,9 @@ class FeatureConfig:
             raise ParameterError(f"n_mfcc ({self.n_mfcc}) cannot exceed n_mels ({self.n_mels})")
 
     def _check_whisper(self):
-        from .whisper import SAMPLE_RATE, WHISPER_MODELS
-
-        if self.sample_rate != SAMPLE_RATE:
-            raise ParameterError(f"kind='whisper' needs sample_rate={SAMPLE_RATE} (Whisper's), got {self.sample_rate}")
+        if self.sample_rate != WHISPER_SAMPLE_RATE:
+            raise ParameterError(f"kind='whisper' needs sample_rate={WHISPER_SAMPLE_RATE} (Whisper's), got "
+                                 f"{self.sample_rate}")
         if self.whisper_model in WHISPER_MODELS:
             depth = WHISPER_MODELS[self.whisper_model].layers
             if max(self.layers) > depth:
@@ -151,8 +146,6 @@ class FeatureConfig:
             return f"logmel{self.n_mels}{level}"
         if self.kind == "mfcc":
             return f"mfcc{self.n_mfcc}{level}"
-        from .whisper import WHISPER_MODELS
-
         model = self.whisper_model if self.whisper_model in WHISPER_MODELS else Path(self.whisper_model).name
         return f"whisper-{model}-L{'+'.join(map(str, self.layers))}" + ("-pad30" if self.pad_to_30s else "") + level
 
@@ -165,9 +158,7 @@ class FeatureConfig:
     def num_frames(self) -> int:
         """Frames per clip: centred spectrogram frames, or Whisper encoder frames (20 ms)."""
         if self.kind == "whisper":
-            from .whisper import HOP_LENGTH, encoder_frames
-
-            return encoder_frames(self.num_samples // HOP_LENGTH + 1)
+            return encoder_frames(self.num_samples // WHISPER_HOP_LENGTH + 1)
         return 1 + self.num_samples // self.hop_length
 
     @property
@@ -176,8 +167,6 @@ class FeatureConfig:
         if self.kind == "logmel":
             return self.n_mels
         if self.kind == "whisper":
-            from .whisper import whisper_width
-
             return whisper_width(self.whisper_model) * len(self.layers)
         return self.n_mfcc * (3 if self.mfcc_deltas else 1)
 
@@ -185,6 +174,16 @@ class FeatureConfig:
     def shape(self) -> tuple[int, int]:
         """``(num_features, num_frames)`` of one clip."""
         return (self.num_features, self.num_frames)
+
+    def key_fields(self) -> dict:
+        """What names this configuration's cache files (:func:`ravdess_tf.cache.cache_key`): :meth:`to_dict`
+        less the Whisper fields when ``kind`` is not ``"whisper"``, so that log-mel caches made before
+        Whisper existed stay valid."""
+        values = self.to_dict()
+        if self.kind != "whisper":
+            for name in WHISPER_FIELDS:
+                values.pop(name)
+        return values
 
     def to_dict(self) -> dict:
         values = asdict(self)
@@ -199,188 +198,6 @@ class FeatureConfig:
         they saw each recording at its own level, and still do.
         """
         return cls(**{"level_dbfs": None, **values})
-
-
-# --------------------------------------------------------------------------
-# Audio
-# --------------------------------------------------------------------------
-
-def _read_mono(path, sr: int, num_samples: int | None = None) -> np.ndarray:
-    """Decode a clip (or only its centred ``num_samples`` at ``sr``), downmix, resample."""
-    try:
-        with soundfile.SoundFile(path) as stream:
-            native_sr = stream.samplerate
-            start, frames = 0, -1
-            if num_samples is not None:
-                start, frames = _centred_window(stream.frames, native_sr, sr, num_samples)
-                stream.seek(start)
-            # libsndfile's int-to-float conversion is slow; NumPy's is 2.5x faster
-            # and gives the same values (int16 / 32768).
-            if stream.subtype == "PCM_16":
-                audio = stream.read(frames, dtype="int16", always_2d=True).astype(np.float32)
-                audio *= 1.0 / 32768.0
-            else:
-                audio = stream.read(frames, dtype="float32", always_2d=True)
-    except (soundfile.LibsndfileError, RuntimeError, OSError, TypeError) as error:
-        raise AudioError(f"Cannot read audio file {str(path)!r}: {error}") from error
-    if audio.size == 0:
-        raise AudioError(f"Audio file {str(path)!r} holds no samples")
-    mono = audio.mean(axis=1) if audio.shape[1] > 1 else audio[:, 0]
-    if native_sr != sr:
-        mono = soxr.resample(mono, native_sr, sr, quality="HQ")
-    mono = np.ascontiguousarray(mono, dtype=np.float32)
-    if not np.isfinite(mono).all():
-        raise AudioError(f"Audio file {str(path)!r} holds non-finite samples (NaN or inf)")
-    if num_samples is not None:
-        if frames != -1:  # a window was decoded: drop its leading margin
-            margin = _margin_samples(sr)
-            mono = mono[margin:margin + num_samples]
-        mono = fix_length(mono, num_samples)
-    return mono
-
-
-def load_audio(path: str | os.PathLike, sr: int = 16_000) -> np.ndarray:
-    """Read an audio file as mono float32 at ``sr`` Hz.
-
-    Parameters
-    ----------
-    path : str or path-like
-        Any format libsndfile reads (WAV, FLAC, OGG, ...), any sample rate,
-        any number of channels (they are averaged).
-    sr : int
-        Target sample rate in Hz; soxr's high-quality resampler converts.
-
-    Returns
-    -------
-    numpy.ndarray
-        Shape ``(samples,)``, float32, values finite.
-
-    Raises
-    ------
-    AudioError
-        If the file cannot be read, is empty or holds non-finite samples.
-    """
-    return _read_mono(path, sr)
-
-
-#: Seconds decoded on each side of a centred window, so that the resampler's
-#: edge transient falls outside the samples that are kept.
-_RESAMPLE_MARGIN = 0.01
-
-
-def _margin_samples(sr: int) -> int:
-    return int(_RESAMPLE_MARGIN * sr)
-
-
-def _centred_window(native_frames: int, native_sr: int, sr: int, num_samples: int) -> tuple[int, int]:
-    """First native frame and frame count to decode for the centred window, or (0, -1) for all."""
-    ratio = native_sr / sr
-    length = int(np.floor(native_frames / ratio + 0.5))  # what soxr makes of the whole clip
-    margin = _margin_samples(sr)
-    if length <= num_samples + 2 * margin:
-        return 0, -1
-    first = (length - num_samples) // 2 - margin  # fix_length's crop, less the margin
-    return int(round(first * ratio)), int(round((num_samples + 2 * margin) * ratio))
-
-
-def load_centred(path: str | os.PathLike, sr: int, num_samples: int) -> np.ndarray:
-    """The centred ``num_samples`` of a clip at ``sr`` Hz, decoding only that part.
-
-    Equal (to resampler precision) to ``fix_length(load_audio(path, sr),
-    num_samples)``, but it decodes and resamples about 3 s of a 3.7 s clip
-    instead of all of it: decoding is the largest cost of feature extraction.
-    """
-    return _read_mono(path, sr, num_samples)
-
-
-def fix_length(audio: np.ndarray, num_samples: int) -> np.ndarray:
-    """Centre-crop or zero-pad ``audio`` (samples,) to exactly ``num_samples``."""
-    excess = len(audio) - num_samples
-    if excess >= 0:
-        start = excess // 2
-        return audio[start:start + num_samples]
-    before = -excess // 2
-    return np.pad(audio, (before, -excess - before))
-
-
-#: Seconds per frame of the level measurement: 25 ms, a speech frame.
-LEVEL_FRAME_SECONDS = 0.025
-#: Frames within this many dB of the loud frames (95th percentile) are active speech: ITU-T P.56's
-#: margin. Over 120 RAVDESS clips (scripts/level_options.py) the level so measured moved by 0.2 dB
-#: (median) when 1 s of silence was added at each end and by 0.1 dB under white noise 20 dB below the
-#: speech; a 30 dB margin let the noise in (3.2 dB), the whole clip's RMS moved with the silence (1.9 dB).
-ACTIVE_RANGE_DB = 15.9
-#: Percentile of the frame levels that stands for a clip's loud frames: not the loudest, which a click can set.
-LOUD_PERCENTILE = 95
-#: A clip whose loud frames stay below this level (dBFS) has no level to measure: 16-bit
-#: quantisation noise sits near -101 dBFS, RAVDESS's quietest speech near -54.
-SILENCE_DBFS = -90.0
-
-
-def frame_levels(audio: np.ndarray, sr: int) -> np.ndarray:
-    """RMS level of each 25 ms frame of ``audio`` (samples,), in dBFS (1.0 full scale).
-
-    Returns
-    -------
-    numpy.ndarray
-        Shape ``(frames,)``, at least -120 dBFS; one frame for a clip shorter than a frame.
-    """
-    audio = np.asarray(audio, np.float64)
-    length = max(1, int(LEVEL_FRAME_SECONDS * sr))
-    if len(audio) < length:
-        frames = audio[None] if len(audio) else np.zeros((1, 1))
-    else:
-        frames = audio[:len(audio) // length * length].reshape(-1, length)
-    return 10 * np.log10(np.maximum((frames ** 2).mean(axis=1), 1e-12))
-
-
-def loud_level(audio: np.ndarray, sr: int) -> float:
-    """The level of a clip's loud frames, in dBFS: the :data:`LOUD_PERCENTILE` of :func:`frame_levels`."""
-    return float(np.percentile(frame_levels(audio, sr), LOUD_PERCENTILE))
-
-
-def speech_level(audio: np.ndarray, sr: int) -> float:
-    """RMS level of the active speech of a clip, in dBFS; ``-inf`` if it holds no speech.
-
-    Active frames are those within :data:`ACTIVE_RANGE_DB` of the clip's loud
-    frames (:func:`loud_level`). Unlike the RMS of the whole clip it does not
-    depend on how much silence surrounds the speech; unlike the peak it does
-    not depend on one sample. A clip whose loud frames stay under
-    :data:`SILENCE_DBFS` (digital silence) has no level.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> t = np.arange(16000) / 16000
-    >>> tone = 0.1 * np.sin(2 * np.pi * 200 * t) * (t < 0.5)   # 0.5 s of tone, then silence
-    >>> round(speech_level(tone, 16000), 1)                     # 0.1 / sqrt(2) is -23.0 dBFS
-    -23.0
-    >>> speech_level(np.zeros(16000), 16000)
-    -inf
-    """
-    levels = frame_levels(audio, sr)
-    loud = np.percentile(levels, LOUD_PERCENTILE)
-    if loud < SILENCE_DBFS:
-        return float("-inf")
-    active = levels[levels >= loud - ACTIVE_RANGE_DB]
-    return float(10 * np.log10(np.mean(10 ** (active / 10))))
-
-
-def normalize_level(audio: np.ndarray, sr: int, target_dbfs: float = DEFAULT_LEVEL_DBFS) -> np.ndarray:
-    """Scale ``audio`` so that its active speech (:func:`speech_level`) is at ``target_dbfs``.
-
-    A clip without speech is returned unchanged: there is no level to set.
-
-    Returns
-    -------
-    numpy.ndarray
-        float32, the shape of ``audio``. Samples may exceed 1.0: features are
-        computed in floating point and nothing is written back as 16-bit audio.
-    """
-    level = speech_level(audio, sr)
-    if not np.isfinite(level):
-        return np.asarray(audio, np.float32)
-    return (np.asarray(audio, np.float32) * np.float32(10 ** ((target_dbfs - level) / 20))).astype(np.float32)
 
 
 # --------------------------------------------------------------------------
@@ -471,74 +288,13 @@ class SpectrogramExtractor:
 
     def from_file(self, path: str | os.PathLike) -> np.ndarray:
         """Features of an audio file (see :func:`load_audio` for what it accepts)."""
-        if self.config.trim_silence:  # silence is found on the whole clip
-            return self(load_audio(path, self.config.sample_rate))
-        return self(load_centred(path, self.config.sample_rate, self.config.num_samples))
+        return self(read_clip(path, self.config))
 
-
-def prepare_clip(audio: np.ndarray, config: FeatureConfig) -> np.ndarray:
-    """What every front-end is given: ``audio`` (mono at ``sample_rate``) trimmed if asked,
-    centred to ``duration`` and brought to ``level_dbfs``.
-
-    The level is measured on the centred window, the part the model sees.
-
-    Returns
-    -------
-    numpy.ndarray
-        Shape ``(config.num_samples,)``, float32.
-    """
-    if config.trim_silence:
-        import librosa
-
-        audio, _ = librosa.effects.trim(audio, top_db=config.trim_top_db)
-    audio = fix_length(np.asarray(audio, np.float32), config.num_samples)
-    if config.level_dbfs is not None:
-        audio = normalize_level(audio, config.sample_rate, config.level_dbfs)
-    return audio
-
-
-def load_clip(path: str | os.PathLike, config: FeatureConfig) -> np.ndarray:
-    """The clip as ``config`` sees it: :func:`prepare_clip` of the file's audio.
-
-    Returns
-    -------
-    numpy.ndarray
-        Shape ``(config.num_samples,)``, float32.
-    """
-    if config.trim_silence:  # silence is found on the whole clip
-        return prepare_clip(load_audio(path, config.sample_rate), config)
-    return prepare_clip(load_centred(path, config.sample_rate, config.num_samples), config)
 
 
 # --------------------------------------------------------------------------
 # Cached extraction over a metadata table
 # --------------------------------------------------------------------------
-
-def default_cache_dir() -> Path:
-    """``$RAVDESS_TF_CACHE`` if set, else ``./data/cache`` (git-ignored)."""
-    return Path(os.environ.get("RAVDESS_TF_CACHE") or Path("data") / "cache").expanduser()
-
-
-def cache_key(paths: list[str], config: FeatureConfig) -> str:
-    """A digest of the configuration and the file list (names and sizes).
-
-    Names and sizes rather than absolute paths, so a moved copy of the same
-    data finds its cache; a file replaced by one of another size does not.
-    """
-    return files_key([(Path(path).name, os.path.getsize(path)) for path in paths], config)
-
-
-def files_key(files: list[tuple[str, int]], config: FeatureConfig) -> str:
-    """:func:`cache_key` of files given as ``(name, size in bytes)``, for where the files are not at hand."""
-    values = config.to_dict()
-    if config.kind != "whisper":  # so that log-mel caches made before Whisper existed stay valid
-        for name in WHISPER_FIELDS:
-            values.pop(name)
-    digest = hashlib.sha256()
-    digest.update(json.dumps({"version": FEATURE_VERSION, **values}, sort_keys=True).encode())
-    for name, size in files:
-        digest.update(f"\n{name}:{size}".encode())
-    return digest.hexdigest()[:24]
 
 
 class FeatureReport(NamedTuple):
@@ -590,8 +346,6 @@ def extract_features(
     numpy.ndarray or FeatureReport
         Features of shape ``(clips, n_features, frames)``, float32.
     """
-    from tqdm.auto import tqdm
-
     config = config or FeatureConfig()
     if not isinstance(config, FeatureConfig):
         raise ParameterError(f"config must be a FeatureConfig, got {type(config).__name__}")
@@ -608,102 +362,133 @@ def extract_features(
     missing = [p for p in paths if not os.path.isfile(p)]
     if missing and on_error == "raise":
         raise AudioError(f"Audio file {missing[0]!r} does not exist ({len(missing)} missing in all)")
-
-    if config.kind == "whisper":
-        from .whisper import whisper_features
-
-        features, failures, cache_path = whisper_features(
-            paths, config, cache_dir=(cache_dir or default_cache_dir()) if use_cache and not missing else None,
-            on_error=on_error, progress=progress)
-        return _finish(features, failures, paths, metadata, cache_path, return_report)
-
-    cache_path = None
+    front_end = make_front_end(config)
+    files = {}
     if use_cache and not missing:
-        cache_path = Path(cache_dir or default_cache_dir()) / f"{config.kind}-{cache_key(paths, config)}.npy"
-        if cache_path.is_file():
-            features = np.load(cache_path)
-            if features.shape == (len(paths), *config.shape):
-                return FeatureReport(features, metadata, [], cache_path) if return_report else features
-            warnings.warn(f"Ignoring cache {str(cache_path)!r}: its shape {features.shape} is stale.",
-                          stacklevel=2)
+        folder = Path(cache_dir or default_cache_dir())
+        files = {part: folder / f"{config.kind}-{cache_key(paths, part_config)}.npy"
+                 for part, part_config in front_end.parts.items()}
+        cached = _read_cache(files, front_end, len(paths))
+        if cached is not None:
+            features = front_end.combine(cached)
+            first = files[front_end.needed[0]]
+            return FeatureReport(features, metadata, [], first) if return_report else features
+    parts, failures = _extract(paths, front_end, files, on_error, n_jobs or os.cpu_count() or 1, progress)
+    cache_path = files[front_end.needed[0]] if files and not any(failures) else None
+    return _finish(front_end.combine(parts), failures, paths, metadata, cache_path, return_report)
 
-    extractor = SpectrogramExtractor(config)
-    features = np.empty((len(paths), *config.shape), np.float32)  # workers fill rows in place
 
-    def work(row: int) -> str | None:
-        """Fill row ``row``; the reason it failed, or None."""
+def _read_cache(files: dict, front_end, clips: int) -> dict | None:
+    """The cached arrays of the parts the features need, or None if one is missing or stale."""
+    if not all(files[part].is_file() for part in front_end.needed):
+        return None
+    arrays = {part: np.load(files[part]) for part in front_end.needed}
+    stale = [part for part, array in arrays.items() if array.shape != (clips, *front_end.shapes[part])]
+    if stale:
+        warnings.warn(f"Ignoring cache {str(files[stale[0]])!r}: its shape {arrays[stale[0]].shape} is stale.",
+                      stacklevel=3)
+        return None
+    return arrays
+
+
+#: Clips read ahead of the front-end at most: bounds memory for long corpora (the Whisper path holds clips).
+_CHUNK_CLIPS = 256
+
+
+def _extract(paths, front_end, files: dict, on_error: str, workers: int, progress: bool):
+    """Run every clip through ``front_end``; write each part's cache row by row as results arrive.
+
+    Threads read (and, for a per-clip front-end, transform) the clips; the
+    front-end's batch step runs here. Returns ``({part: array}, failures)``,
+    a failure being None or the reason the clip was left out.
+    """
+    from tqdm.auto import tqdm
+
+    parts = {part: np.zeros((len(paths), *shape), front_end.dtypes[part]) for part, shape in front_end.shapes.items()}
+    failures: list = [None] * len(paths)
+
+    def work(row: int) -> np.ndarray:
         try:
-            features[row] = extractor.from_file(paths[row])
+            return front_end.per_clip(read_clip(paths[row], front_end.config))
         except AudioError as error:
             if on_error == "raise":
                 raise
-            return str(error)
-        return None
+            failures[row] = str(error)
+            return front_end.placeholder()
 
-    workers = n_jobs or os.cpu_count() or 1
-    failures = []
     with contextlib.ExitStack() as stack:
         # One BLAS thread per worker: the mel product is small, and BLAS threads
         # inside each worker thread would fight over the same cores.
         stack.enter_context(threadpool_limits(limits=1, user_api="blas"))
         pool = stack.enter_context(ThreadPoolExecutor(max_workers=workers))
-        # The cache is written row by row as results arrive, while the workers go on.
-        cache = None if cache_path is None else stack.enter_context(
-            NpyRowWriter(cache_path, features.shape, features.dtype))
-        results = pool.map(work, range(len(paths)))
-        for row, failure in enumerate(tqdm(results, total=len(paths), desc="Extracting features",
-                                           unit="clip", disable=not progress)):
-            failures.append(failure)
-            if cache is not None:
-                if failure is None:
-                    cache.write(features[row])
-                else:  # a cache is kept only when every clip succeeded
-                    cache.abandon()
-    return _finish(features, failures, paths, metadata, cache_path, return_report)
+        writers = {part: stack.enter_context(NpyRowWriter(path, parts[part].shape, parts[part].dtype))
+                   for part, path in files.items()}
+        bar = stack.enter_context(tqdm(total=len(paths), desc=front_end.description, unit="clip",
+                                       disable=not progress))
+        for chunk in range(0, len(paths), _CHUNK_CLIPS):
+            results = pool.map(work, range(chunk, min(chunk + _CHUNK_CLIPS, len(paths))))
+            batch, rows = [], []
+            for row, item in enumerate(results, start=chunk):
+                batch.append(item)
+                rows.append(row)
+                if len(batch) == front_end.batch_size or row == min(chunk + _CHUNK_CLIPS, len(paths)) - 1:
+                    for part, values in front_end.per_batch(batch).items():
+                        parts[part][rows] = values
+                        for row_of_batch in rows:
+                            _write_row(writers.get(part), parts[part][row_of_batch], failures[row_of_batch])
+                    bar.update(len(rows))
+                    batch, rows = [], []
+    return parts, failures
 
 
-@dataclass(frozen=True, eq=False)
-class FeatureTable:
-    """The features of a set of clips, found by clip id: what travels to a worker instead of the audio.
+def _write_row(writer, row: np.ndarray, failure: str | None) -> None:
+    if writer is None:
+        return
+    if failure is None:
+        writer.write(row)
+    else:  # a cache is kept only when every clip succeeded
+        writer.abandon()
 
-    Made where the audio is (:func:`feature_table`); a worker that trains on
-    it reads no audio file. ``key`` is the cache key the features were made
-    under (configuration, feature version, the clips' file names and sizes,
-    ``files``) and ``digest`` a SHA-256 of the array: :meth:`check` computes
-    both again, so that a table that changed on the way, or was made under
-    another configuration or feature version, is refused.
+
+class SpectrogramFrontEnd:
+    """Log-mel or MFCC features through the one extraction loop: per clip, in the worker threads.
+
+    Every front-end gives the loop the same things: ``parts`` (name ->
+    the configuration that keys its cache file), ``needed`` (the parts the
+    features are made of), ``shapes`` and ``dtypes`` of a clip's row in each
+    part, ``per_clip`` (run in the threads on the samples :func:`read_clip`
+    gives), ``per_batch`` (run in the loop on ``batch_size`` clips' results),
+    ``placeholder`` (what stands for a clip that failed), ``combine`` (parts
+    -> ``(clips, n_features, frames)`` float32) and ``description``.
     """
 
-    config: FeatureConfig
-    key: str
-    clip_ids: tuple
-    files: tuple  #: ``(file name, size in bytes)`` of each clip, in row order
-    features: np.ndarray
-    digest: str
+    batch_size = 64
+    description = "Extracting features"
 
-    @staticmethod
-    def array_digest(features: np.ndarray) -> str:
-        return hashlib.sha256(np.ascontiguousarray(features).data).hexdigest()
+    def __init__(self, config: FeatureConfig):
+        self.config = config
+        self.extractor = SpectrogramExtractor(config)
+        self.parts = {"features": config}
+        self.needed = ["features"]
+        self.shapes = {"features": config.shape}
+        self.dtypes = {"features": np.float32}
 
-    def check(self, config: FeatureConfig) -> None:
-        """Raise :class:`ParameterError` unless this table holds ``config``'s features, intact."""
-        if config.to_dict() != self.config.to_dict():
-            raise ParameterError(f"the feature table {self.key} holds {self.config.tag} features; this run needs "
-                                 f"{config.tag}")
-        if files_key(list(self.files), config) != self.key:
-            raise ParameterError(f"the feature table {self.key} was made under another key (feature version, "
-                                 "configuration or clips); make it again where the audio is")
-        if len(self.clip_ids) != len(self.features) or self.array_digest(self.features) != self.digest:
-            raise ParameterError(f"the feature table {self.key} does not match its digest: it changed on the "
-                                 "way; make it again where the audio is")
+    def per_clip(self, audio: np.ndarray) -> np.ndarray:
+        return self.extractor(audio)
 
-    def rows(self, clip_ids) -> np.ndarray:
-        """The features of ``clip_ids``, in their order, shape ``(len(clip_ids), n_features, frames)``."""
-        position = {clip: row for row, clip in enumerate(self.clip_ids)}
-        missing = [clip for clip in clip_ids if clip not in position]
-        if missing:
-            raise ParameterError(f"the feature table {self.key} lacks {len(missing)} clips, e.g. {missing[0]}")
-        return self.features[[position[clip] for clip in clip_ids]]
+    def per_batch(self, items: list) -> dict:
+        return {"features": np.stack(items)}
+
+    def placeholder(self) -> np.ndarray:
+        return np.zeros(self.config.shape, np.float32)
+
+    def combine(self, parts: dict) -> np.ndarray:
+        return parts["features"]
+
+
+def make_front_end(config: FeatureConfig):
+    """The front-end :func:`extract_features` drives for ``config.kind``."""
+    return WhisperFrontEnd(config) if config.kind == "whisper" else SpectrogramFrontEnd(config)
 
 
 def feature_table(metadata: pd.DataFrame, config: FeatureConfig, *, cache_dir=None,

@@ -27,7 +27,7 @@ import pandas as pd
 
 from .evaluation import compute_metrics
 from .exceptions import ParameterError
-from .features import DEFAULT_LEVEL_DBFS, load_audio, speech_level
+from .audio import DEFAULT_LEVEL_DBFS, load_audio, speech_level
 
 #: Hz: every condition works on 16 kHz audio, the rate of every front-end.
 SAMPLE_RATE = 16_000

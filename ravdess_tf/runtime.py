@@ -91,6 +91,13 @@ def layer_norm(x, gamma, beta, epsilon):
     return (x - mean) / np.sqrt(x.var(axis=-1, keepdims=True) + epsilon) * gamma + beta
 
 
+def normalise_frames(hidden: np.ndarray, epsilon: float = 1e-5) -> np.ndarray:
+    """Layer normalisation of each frame without scale or shift, over the last axis."""
+    mean = hidden.mean(axis=-1, keepdims=True)
+    variance = hidden.var(axis=-1, keepdims=True)
+    return (hidden - mean) / np.sqrt(variance + epsilon)
+
+
 def gelu(x):
     """Exact GELU, x * Phi(x), as Keras' and PyTorch's defaults."""
     return 0.5 * x * (1.0 + scipy.special.erf(x / np.sqrt(2.0)))
@@ -231,7 +238,5 @@ class NumpyWhisperEncoder:
         for index in range(max(layers)):
             x = self._block(x, index)
             states[index + 1] = x
-        from .whisper import normalise_frames
-
         return [self._norm(states[layer], "layer_norm") if layer == self.num_layers else normalise_frames(states[layer])
                 for layer in layers]

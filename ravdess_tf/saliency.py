@@ -25,7 +25,7 @@ import numpy as np
 
 from .data import EMOTIONS
 from .exceptions import ParameterError
-from .features import prepare_clip
+from .audio import prepare_clip
 
 #: Seconds silenced at a time: about one syllable, so that 12 stretches cover a 3 s clip.
 BAND_SECONDS = 0.25

@@ -15,7 +15,7 @@ import numpy as np
 
 from ravdess_tf import load_metadata
 from ravdess_tf.data import default_data_dir
-from ravdess_tf.features import load_audio, speech_level
+from ravdess_tf.audio import load_audio, speech_level
 from ravdess_tf.robustness import add_noise
 
 SR = 16_000
@@ -54,7 +54,7 @@ def level_alone() -> None:
 
     from ravdess_tf import make_split
     from ravdess_tf.evaluation import compute_metrics
-    from ravdess_tf.features import fix_length
+    from ravdess_tf.audio import fix_length
 
     metadata = load_metadata(default_data_dir())
     metadata["level"] = [speech_level(fix_length(load_audio(path, SR), 3 * SR), SR) for path in metadata["path"]]

@@ -30,7 +30,8 @@ from sklearn.metrics import accuracy_score, f1_score
 
 import ravdess_tf
 from ravdess_tf.atomic import save_array, write_csv
-from ravdess_tf.features import FeatureConfig, default_cache_dir, extract_features
+from ravdess_tf.cache import default_cache_dir
+from ravdess_tf.features import FeatureConfig, extract_features
 from ravdess_tf.pipeline import normalize_per_speaker
 from ravdess_tf.splits import actor_folds
 from ravdess_tf.training import LINEAR_C_GRID, fit_logistic_regression
@@ -57,7 +58,7 @@ def speaker_normalized_stats(metadata, reference: np.ndarray, layers=(2, 3, 4)) 
 def whole_clip_stats(metadata, cache: Path) -> np.ndarray:
     """(layers, clips, 2 width) pooled states of each whole clip, unpadded (no crop)."""
     from ravdess_tf import whisper
-    from ravdess_tf.features import load_audio
+    from ravdess_tf.audio import load_audio
 
     if cache.is_file():
         return np.load(cache)

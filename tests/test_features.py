@@ -5,8 +5,9 @@ import soundfile
 
 import ravdess_tf
 from ravdess_tf.exceptions import AudioError, ParameterError
-from ravdess_tf.features import (FeatureConfig, SpectrogramExtractor, cache_key, extract_features,
-                                 fix_length, load_audio, load_centred)
+from ravdess_tf.audio import fix_length, load_audio, load_centred
+from ravdess_tf.cache import cache_key
+from ravdess_tf.features import FeatureConfig, SpectrogramExtractor, extract_features
 
 from conftest import write_tone
 

@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 
 from ravdess_tf.exceptions import ParameterError
-from ravdess_tf.pipeline import (MIN_SPEAKER_CLIPS, ArrayBatches, AugmentConfig, Normalizer, augment_batch,
-                                 fit_normalizer, make_dataset, normalize_per_speaker)
+from ravdess_tf.batches import ArrayBatches, make_dataset
+from ravdess_tf.pipeline import (MIN_SPEAKER_CLIPS, AugmentConfig, Normalizer, augment_batch,
+                                 fit_normalizer, normalize_per_speaker)
 
 
 @pytest.fixture

@@ -5,7 +5,9 @@ import pandas as pd
 import pytest
 import soundfile
 
-from ravdess_tf.features import FeatureConfig, SpectrogramExtractor, speech_level
+from ravdess_tf.audio import speech_level
+
+from ravdess_tf.features import FeatureConfig, SpectrogramExtractor
 from ravdess_tf.robustness import (CONDITIONS, SAMPLE_RATE, add_noise, delay, evaluate_robustness, gain,
                                    peak_normalise, telephone)
 

@@ -7,7 +7,8 @@ import pytest
 
 import ravdess_tf
 from ravdess_tf.exceptions import ParameterError
-from ravdess_tf.training import PRESETS, TrainConfig, class_weights_for, preset_config, train
+from ravdess_tf.pipeline import class_weights_for
+from ravdess_tf.training import PRESETS, TrainConfig, preset_config, train
 
 #: A tiny LSTM on a short input: each epoch takes a fraction of a second.
 TINY = dict(epochs=2, batch_size=8, patience=5, features={"n_mels": 16, "hop_length": 1024},

@@ -131,7 +131,7 @@ def test_feature_config_whisper_shape_and_validation():
 
 def test_log_mel_cache_key_ignores_whisper_fields():
     """Log-mel caches made before the Whisper fields existed keep their key."""
-    from ravdess_tf.features import cache_key
+    from ravdess_tf.cache import cache_key
 
     assert cache_key([], FeatureConfig()) == cache_key([], FeatureConfig(layer=5, whisper_model="small"))
 
@@ -153,7 +153,7 @@ def embedder():
 def test_keras_encoder_matches_ctranslate2(real_metadata, embedder):
     import ctranslate2
 
-    from ravdess_tf.features import load_audio
+    from ravdess_tf.audio import load_audio
 
     folder = whisper.locate_model("base", cache_dir=Path(os.environ.get("RAVDESS_TF_CACHE", "data/cache")) / "whisper")
     reference = ctranslate2.models.Whisper(str(folder), device="cpu", compute_type="float32")
@@ -170,7 +170,7 @@ def test_keras_encoder_matches_ctranslate2(real_metadata, embedder):
 @needs_extra
 @pytest.mark.realdata
 def test_middle_layer_shape_and_normalisation(real_metadata, embedder):
-    from ravdess_tf.features import load_clip
+    from ravdess_tf.audio import load_clip
 
     config = FeatureConfig(kind="whisper", layer=2)
     clips = np.stack([load_clip(path, config) for path in real_metadata["path"].iloc[:2]])

@@ -1,0 +1,230 @@
+"""Training: presets, one resumable run per (model, split), and what it writes.
+
+A run is one folder::
+
+    config.json             model, options, feature and training configuration, split summary
+    normalizer.json         per-band training statistics (predict needs them)
+    history.csv             one row per epoch: loss, accuracy, val_loss, val_accuracy, val_macro_f1, lr
+    selection.json          the best epoch so far and the early-stopping state (resume-safe)
+    best.keras              the model of the best validation macro-F1
+    backup/                 BackupAndRestore's state while the run is unfinished
+    predictions_validation.csv, predictions_test.csv
+    metrics.json            written last: a run with it is finished
+
+Model selection uses the validation split only (macro-F1, as the test
+metric); the test split is predicted once, with the selected model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..atomic import write_csv, write_json
+from ..cache import FeatureTable
+from ..data import EMOTIONS
+from ..evaluation import compute_metrics
+from ..exceptions import ParameterError
+from ..features import FeatureConfig, extract_features
+from ..models import ALL_MODELS, register_custom_layers
+from ..pipeline import fit_normalizer, normalize_per_speaker
+from ..splits import SPLIT_NAMES
+from .config import OPTIMIZERS, PRECISIONS, TrainConfig  # noqa: F401
+from .linear import LINEAR_C_GRID, fit_logistic_regression  # noqa: F401
+from .presets import PRESETS, apply_overrides, preset_config  # noqa: F401
+
+
+def describe_device() -> str:
+    """A short description of what Keras computes on."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        device = jax.devices()[0]
+        return f"{device.platform}:{getattr(device, 'device_kind', device)}"
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        if gpus:
+            return f"gpu:{tf.config.experimental.get_device_details(gpus[0]).get('device_name', 'GPU')}"
+    return f"cpu:{os.cpu_count()} cores {platform.machine()}"
+
+
+def feature_tag(feature_config: FeatureConfig, config: TrainConfig) -> str:
+    """The ``features`` column of the results: the front-end's tag, ``+speaker-norm`` if speakers are normalised."""
+    return feature_config.tag + ("+speaker-norm" if config.speaker_normalization else "")
+
+
+def predictions_table(rows: pd.DataFrame, probabilities: np.ndarray) -> pd.DataFrame:
+    """Metadata of each clip with its predicted class and class probabilities."""
+    columns = [c for c in ("clip_id", "actor", "gender", "emotion", "emotion_id", "intensity", "statement",
+                           "repetition") if c in rows]
+    table = rows[columns].reset_index(drop=True).copy()
+    table["predicted_id"] = probabilities.argmax(axis=1)
+    table["predicted"] = [EMOTIONS[i] for i in table["predicted_id"]]
+    for index, emotion in enumerate(EMOTIONS):
+        table[f"p_{emotion}"] = probabilities[:, index].round(5)
+    return table
+
+
+def _features_for_split(split, feature_config, cache_dir, progress, table=None):
+    """Features of every clip of the split, as one array per part.
+
+    Features are extracted for the union of the parts in metadata order, so
+    every protocol over the full dataset shares one cache entry; with a
+    :class:`~ravdess_tf.features.FeatureTable`, they are read from it by clip id.
+    """
+    union = pd.concat([split[name] for name in SPLIT_NAMES])
+    if not union.index.is_unique:
+        raise ParameterError("the split's parts overlap: a clip is in two of train/validation/test")
+    if table is not None:
+        table.check(feature_config)
+        return {name: table.rows(split[name]["clip_id"]) for name in SPLIT_NAMES}
+    union = union.sort_index()
+    features = extract_features(union, feature_config, cache_dir=cache_dir, progress=progress)
+    position = pd.Series(np.arange(len(union)), index=union.index)
+    return {name: features[position[split[name].index].to_numpy()] for name in SPLIT_NAMES}
+
+
+def train(
+    model_name: str,
+    split: dict,
+    config: TrainConfig | None = None,
+    *,
+    run_dir: str | os.PathLike,
+    cache_dir: str | os.PathLike | None = None,
+    overwrite: bool = False,
+    description: dict | None = None,
+    callbacks: list | None = None,
+    verbose: int = 1,
+    features: FeatureTable | None = None,
+    executor: str = "sequential",
+) -> dict:
+    """Train one model on one split, select on validation, evaluate on test.
+
+    Parameters
+    ----------
+    model_name : str
+        One of :data:`ravdess_tf.MODEL_NAMES`, or a head of :data:`ravdess_tf.models.HEAD_NAMES`.
+    split : dict
+        ``{"train": df, "validation": df, "test": df}`` from :func:`ravdess_tf.make_split`.
+        For a final model on all the data, validation and test may be empty:
+        then the model of the last epoch is kept and nothing is tested.
+    config : TrainConfig or None
+        ``None`` means ``TrainConfig()`` (the full-size model, default features).
+    run_dir : path
+        The run's folder. An unfinished run there is resumed; a finished one
+        (with ``metrics.json``) raises ``FileExistsError`` unless ``overwrite``.
+    cache_dir : path or None
+        Feature cache folder (see :func:`ravdess_tf.extract_features`).
+    overwrite : bool
+        Start afresh even if ``run_dir`` holds a finished run.
+    description : dict or None
+        Extra facts stored in ``config.json`` (protocol, fold, preset).
+    callbacks : list or None
+        More Keras callbacks, run after the run's own.
+    verbose : int
+        Keras' verbosity: 0 silent, 1 progress bar, 2 one line per epoch.
+    features : FeatureTable or None
+        The features of the split's clips, made elsewhere
+        (:func:`ravdess_tf.features.feature_table`): no audio is read. ``None``
+        extracts them (or reads the cache).
+    executor : str
+        What ran the run (``"sequential"``, ``"ray"``), recorded in ``metrics.json``.
+
+    Returns
+    -------
+    dict
+        The content of ``metrics.json``.
+    """
+    config = config or TrainConfig()
+    run_dir = _prepare_run_folder(model_name, split, config, run_dir, overwrite)
+    feature_config = config.feature_config()
+    features = _features_for_split(split, feature_config, cache_dir, progress=verbose > 0, table=features)
+    if config.speaker_normalization:  # each part on its own: test speakers' statistics come from test clips
+        features = {name: normalize_per_speaker(features[name], split[name]["actor"]) if len(split[name])
+                    else features[name] for name in SPLIT_NAMES}
+    labels = {name: split[name]["emotion_id"].to_numpy(np.int32) for name in SPLIT_NAMES}
+    normalizer = fit_normalizer(features["train"])
+    write_json(run_dir / "config.json", {
+        "model": model_name, "train": asdict(config), "feature_config": feature_config.to_dict(),
+        "input_shape": [*feature_config.shape, 1], "classes": list(EMOTIONS),
+        "split": {name: {"clips": len(split[name]), "actors": sorted(map(int, split[name]["actor"].unique()))}
+                  for name in SPLIT_NAMES},
+        **(description or {}),
+    })
+    write_json(run_dir / "normalizer.json", normalizer.to_dict())
+
+    selection_path = run_dir / "selection.json"
+    fitted = selection_path.is_file() and json.loads(selection_path.read_text()).get("finished", False)
+    if not fitted:  # else: killed after training, before metrics.json; only the evaluation is left
+        if config.optimizer == "lbfgs":
+            from .linear import fit_linear_head
+
+            fit_linear_head(model_name, config, feature_config, features, labels, normalizer, run_dir, verbose)
+        else:
+            from .fit import fit_network  # imports Keras
+
+            fit_network(model_name, config, feature_config, features, labels, normalizer, run_dir, callbacks,
+                        verbose)
+        write_json(selection_path, {**json.loads(selection_path.read_text()), "finished": True})
+    results = {"model": model_name, **(description or {}), "features": feature_tag(feature_config, config),
+               "executor": executor, "seed": config.seed}
+    return _evaluate(run_dir, split, features, normalizer, results)
+
+
+def _prepare_run_folder(model_name: str, split: dict, config: TrainConfig, run_dir, overwrite: bool) -> Path:
+    """Check the arguments and make the run folder (emptied of a finished run's files with ``overwrite``)."""
+    if model_name not in ALL_MODELS:
+        raise ParameterError(f"Unknown model {model_name!r}; valid names: {', '.join(ALL_MODELS)}")
+    missing = [name for name in SPLIT_NAMES if name not in split]
+    if missing or len(split.get("train", ())) == 0:
+        raise ParameterError(
+            f"split needs the parts train (not empty), validation and test; missing: {missing or ['train']}")
+    if config.initial_weights is not None:
+        if config.optimizer == "lbfgs":
+            raise ParameterError("initial_weights applies to gradient training; optimizer='lbfgs' fits the linear "
+                                 "head exactly and has no starting point")
+        if not Path(config.initial_weights).is_file():
+            raise FileNotFoundError(f"TrainConfig.initial_weights: no such file {config.initial_weights!r}")
+    run_dir = Path(run_dir)
+    if (run_dir / "metrics.json").exists():
+        if not overwrite:
+            raise FileExistsError(
+                f"{run_dir} holds a finished run (metrics.json). Choose another run folder, or pass "
+                "overwrite=True (--overwrite) to replace it.")
+        for name in ("metrics.json", "selection.json", "history.csv", "best.keras"):
+            (run_dir / name).unlink(missing_ok=True)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir
+
+
+def _evaluate(run_dir: Path, split: dict, features: dict, normalizer, results: dict) -> dict:
+    """Predict validation and test with the selected model; write their predictions and ``metrics.json``."""
+    import keras
+
+    register_custom_layers()
+    best = keras.models.load_model(run_dir / "best.keras")
+    selection = json.loads((run_dir / "selection.json").read_text())
+    history = pd.read_csv(run_dir / "history.csv")
+    results = {**results, "backend": keras.backend.backend(), "device": describe_device(),
+               "epochs": int(len(history)), "best_epoch": selection["best_epoch"],
+               "train_seconds": round(selection["train_seconds"], 1), "parameters": int(best.count_params())}
+    for name in ("validation", "test"):
+        if len(split[name]) == 0:
+            continue
+        probabilities = best.predict(normalizer(features[name])[..., None], batch_size=64, verbose=0)
+        table = predictions_table(split[name], probabilities)
+        write_csv(run_dir / f"predictions_{name}.csv", table)
+        results[name] = compute_metrics(table["emotion_id"], table["predicted_id"])
+    write_json(run_dir / "metrics.json", results)
+    return results

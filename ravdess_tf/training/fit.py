@@ -1,0 +1,67 @@
+"""Gradient training of one network: optimiser and schedule, the batches, the callbacks, ``model.fit``.
+
+Importing this module imports Keras.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from ..data import EMOTIONS
+from ..models import build_model
+from ..batches import ArrayBatches
+from ..pipeline import class_weights_for
+from .selection import SelectOnValidation
+
+
+def _optimizer(config, steps_per_epoch: int):
+    """AdamW (or Adam, SGD) on a cosine schedule with a one-epoch warm-up: a constant rate let validation
+    macro-F1 swing by 0.3 between epochs here."""
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=config.learning_rate / 10, decay_steps=config.epochs * steps_per_epoch,
+        warmup_target=config.learning_rate, warmup_steps=steps_per_epoch, alpha=0.01)
+    if config.optimizer == "adamw":
+        return keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay)
+    if config.optimizer == "adam":
+        return keras.optimizers.Adam(schedule)
+    return keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True)
+
+
+def _training_batches(x, y, config, normalizer):
+    """The training batches, the same under every backend (a PyDataset), and the callback that keeps
+    their epoch in step with the model's (a run resumed at epoch 12 gets epoch 12's batches)."""
+    batches = ArrayBatches(x, y, batch_size=config.batch_size, shuffle=True, augment=config.augment,
+                           seed=config.seed, normalizer=normalizer)
+    follow_epoch = keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: batches.set_epoch(epoch))
+    return batches, follow_epoch
+
+
+def fit_network(model_name, config, feature_config, features, labels, normalizer, run_dir, callbacks, verbose):
+    """Build, compile and fit (or resume fitting) the model of one run."""
+    keras.utils.set_random_seed(config.seed)
+    previous_policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(config.precision)
+    try:
+        model = build_model(model_name, (*feature_config.shape, 1), len(EMOTIONS), **config.model_options)
+        train_batches, follow_epoch = _training_batches(features["train"], labels["train"], config, normalizer)
+        if config.initial_weights is not None:
+            model.load_weights(config.initial_weights)
+        steps_per_epoch = int(np.ceil(len(labels["train"]) / config.batch_size))
+        model.compile(optimizer=_optimizer(config, steps_per_epoch), loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+        x_val = normalizer(features["validation"])[..., None] if len(labels["validation"]) else None
+        all_callbacks = [
+            follow_epoch,
+            SelectOnValidation(x_val, labels["validation"], run_dir, config.patience),
+            keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
+            keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
+        ]
+        if config.tensorboard:
+            all_callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
+        all_callbacks += callbacks or []
+        # shuffle=False: the batches shuffle themselves, by seed and epoch
+        model.fit(train_batches, epochs=config.epochs, callbacks=all_callbacks, verbose=verbose, shuffle=False,
+                  class_weight=class_weights_for(labels["train"]) if config.class_weights else None)
+    finally:
+        keras.config.set_dtype_policy(previous_policy)

@@ -1,0 +1,126 @@
+"""The presets: recipes as data (``quick``, ``full``, ``whisper``...), and a run's configuration made from one."""
+
+from __future__ import annotations
+
+from dataclasses import fields, replace
+
+from ..exceptions import ParameterError
+from ..models import ALL_MODELS, MODEL_NAMES
+from .config import TrainConfig
+
+
+#: Training recipes as data. ``features`` and ``train`` apply to every model;
+#: ``models`` gives each architecture's builder options; ``study`` lists the
+#: models ``ravdess-tf study`` runs by default.
+PRESETS = {
+    "quick": {
+        "description": (
+            "Small variants of every architecture on an 80-band x 94-frame log-mel input, "
+            "6 epochs: minutes per model on 2 CPU cores. For CI, teaching and smoke tests; "
+            "its numbers are not the study's."),
+        "features": {"n_mels": 80, "hop_length": 512},
+        "train": {"epochs": 6, "patience": 6, "learning_rate": 2e-3},
+        "study": list(MODEL_NAMES),
+        "models": {
+            "alexnet": {"width": 0.25, "dense_units": 1024},
+            "resnet50": {"stages": 1},
+            "inception_v3": {"stages": 1},
+            "vgg16": {"stages": 2},
+            "vgg19": {"stages": 2},
+            "lstm": {"units": 48, "depth": 1},
+            "transformer": {"width": 64, "depth": 2, "heads": 4},
+            "pooled": {},
+        },
+    },
+    "full": {
+        "description": (
+            "The study's full-size networks on an 80-band x 121-frame log-mel input (25 ms hop), "
+            "up to 40 epochs with early stopping (patience 10) on validation macro-F1 (learning rate 1e-3; "
+            "1e-4 for VGG16 and VGG19, which have no normalisation layers and did not learn at 1e-3). Sized so "
+            "that the 7 models x 2 protocols take about 6 hours on a 2-core CPU; minutes on a GPU."),
+        "features": {"n_mels": 80, "hop_length": 400},
+        "train": {"epochs": 40, "patience": 10, "learning_rate": 1e-3},
+        "study": list(MODEL_NAMES),
+        #: VGG has no normalisation layers: at 1e-3, VGG16 never left chance on the paper split
+        #: (loss stuck at ln 8 for 12 epochs, every clip one class), so it trains at a tenth of that.
+        "train_overrides": {"vgg16": {"learning_rate": 1e-4}, "vgg19": {"learning_rate": 1e-4}},
+        "models": {name: {} for name in ALL_MODELS},
+    },
+    "whisper": {
+        "description": (
+            "Frozen Whisper-base encoder, hidden states after layers 2, 3 and 4 (1536 values per "
+            "20 ms frame, 3 s centred clips brought to -20 dBFS of active speech), under a light head: `pooled` is mean+std pooling over "
+            "frames and a linear softmax, fitted exactly as a logistic regression (C chosen on the "
+            "validation actors, then refit on training + validation actors). The other heads (lstm, "
+            "transformer) train by gradient, without augmentation, up to 60 epochs, patience 15. Needs "
+            "`pip install \"ravdess-tf[whisper]\"`; the encoding is cached once (~3 min on 2 cores)."),
+        #: Clips at -20 dBFS of active speech: the level of the best mean validation macro-F1 over the
+        #: six folds among -32, -25, -20 and -15 (results/whisper.md).
+        "features": {"kind": "whisper", "whisper_model": "base", "layer": [2, 3, 4], "level_dbfs": -20.0},
+        "train": {"epochs": 60, "patience": 15, "learning_rate": 1e-3, "weight_decay": 1e-2,
+                  "augment": False},
+        "study": ["pooled"],
+        #: Per-model changes to "train": the linear head is fitted exactly, not by gradient descent.
+        "train_overrides": {"pooled": {"optimizer": "lbfgs", "refit": True}},
+        #: Its runs join the tables of this preset, told apart by their features column.
+        "report_in": "full",
+        "models": {
+            "pooled": {},
+            "lstm": {"units": 64, "depth": 1, "dropout": 0.5},
+            "transformer": {"width": 64, "depth": 1, "heads": 4},
+        },
+    },
+}
+# The same Whisper recipe with each speaker's clips standardised by that speaker's own statistics
+# (unlabelled; at test time too): adaptation to new speakers, for when several clips of each are at hand.
+PRESETS["whisper-speaker-norm"] = {
+    **PRESETS["whisper"],
+    "description": (
+        "The `whisper` recipe, with every speaker's frames standardised by that speaker's own per-band "
+        "mean and standard deviation over all their clips (no labels; test speakers' statistics from their "
+        "test clips). Needs several clips of each speaker at prediction time; use it with the actor "
+        "protocols (the random split leaves few clips of a speaker in a part)."),
+    "train": {**PRESETS["whisper"]["train"], "speaker_normalization": True},
+}
+
+
+def preset_config(preset: str, model_name: str, **overrides) -> TrainConfig:
+    """The :class:`TrainConfig` of ``model_name`` under a preset, with field overrides."""
+    if preset not in PRESETS:
+        raise ParameterError(f"Unknown preset {preset!r}; presets: {', '.join(PRESETS)}")
+    if model_name not in ALL_MODELS:
+        raise ParameterError(f"Unknown model {model_name!r}; valid names: {', '.join(ALL_MODELS)}")
+    recipe = PRESETS[preset]
+    if model_name not in recipe["models"]:
+        raise ParameterError(f"Preset {preset!r} has no recipe for {model_name!r}; its models: "
+                             f"{', '.join(recipe['models'])}")
+    train_fields = {**recipe["train"], **recipe.get("train_overrides", {}).get(model_name, {})}
+    config = TrainConfig(**train_fields, features=dict(recipe["features"]),
+                         model_options=dict(recipe["models"][model_name]))
+    unknown = set(overrides) - {f.name for f in fields(TrainConfig)}
+    if unknown:
+        raise ParameterError(f"TrainConfig has no field {', '.join(sorted(unknown))}")
+    return replace(config, **overrides)
+
+
+def apply_overrides(config: TrainConfig, overrides: dict | None) -> TrainConfig:
+    """``config`` with fields replaced; ``"features.n_mels"``-style keys set one entry of a dict field.
+
+    Examples
+    --------
+    >>> config = apply_overrides(TrainConfig(), {"learning_rate": 3e-4, "features.n_mels": 64})
+    >>> config.learning_rate, config.features["n_mels"]
+    (0.0003, 64)
+    """
+    names = {f.name: f for f in fields(TrainConfig)}
+    changes = {}
+    for key, value in (overrides or {}).items():
+        name, _, entry = key.partition(".")
+        if name not in names or (entry and name not in ("features", "model_options")):
+            raise ParameterError(f"cannot vary {key!r}: give a TrainConfig field ({', '.join(names)}), or "
+                                 "features.NAME / model_options.NAME")
+        if entry:
+            changes[name] = {**changes.get(name, getattr(config, name)), entry: value}
+        else:
+            changes[name] = value
+    return replace(config, **changes)
