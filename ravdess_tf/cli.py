@@ -105,7 +105,7 @@ def cmd_study(args):
     from .data import load_or_download
     from .evaluation import to_markdown
     from .executors import ray_session
-    from .study import expand_grid, report_study, run_study, sweep_summary
+    from .study import expand_grid, report_study, run_study, write_sweep
     from .training import PRESETS
 
     grid = expand_grid(dict(_vary(item) for item in args.vary))
@@ -121,14 +121,8 @@ def cmd_study(args):
                       cpus_per_run=args.cpus_per_run, gpus_per_run=args.gpus_per_run)
     command = "ravdess-tf " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["study"] else ""
     if args.vary:
-        from .atomic import write_csv, write_text
-
-        summary = sweep_summary(args.runs_dir, args.preset, grid)
         out = args.results_dir or Path("results") / "sweeps" / args.preset
-        write_csv(out / "summary.csv", summary)
-        write_text(out / "README.md", f"# Sweep of the {args.preset} preset\n\n`{command}`\n\nChosen on mean "
-                                      f"validation macro-F1 (validation actors only).\n\n{to_markdown(summary)}\n")
-        print(to_markdown(summary))
+        print(to_markdown(write_sweep(args.runs_dir, args.preset, grid, out, command)))
         print(f"Tables: {out}/ (summary.csv, README.md)")
         return
     report = report_study(args.runs_dir, args.preset, results_dir=args.results_dir, figures_dir=args.figures_dir,
@@ -194,10 +188,8 @@ def _write_timeline(table, destination: str) -> None:
 def cmd_robustness(args):
     from .data import load_or_download
     from .evaluation import to_markdown
-    from .plots import save_figure
-    from .results import file_slug
-    from .robustness import bundled_model_clips, evaluate_robustness, plot_robustness
-    from .atomic import write_csv
+    from .inference import resolve_pretrained
+    from .robustness import bundled_model_clips, evaluate_robustness, run_test_clips, write_robustness
 
     if (args.run_dir is None) == (args.pretrained is None):
         raise ParameterError("give either RUN_DIR (a run's test clips) or --pretrained NAME (a bundled model)")
@@ -206,34 +198,19 @@ def cmd_robustness(args):
     metadata = load_or_download(args.data_dir)
     predictor = load_predictor(args.run_dir, args.pretrained, args.backend_logs)
     if args.run_dir is not None:
-        import pandas as pd
-
-        predictions = args.run_dir / "predictions_test.csv"
-        if not predictions.is_file():
-            raise ParameterError(f"{args.run_dir} has no predictions_test.csv: it has no test clips to alter")
-        clips = metadata[metadata["clip_id"].isin(set(pd.read_csv(predictions)["clip_id"]))].iloc[::args.every]
-        name = args.name or args.run_dir.name
+        clips, name = run_test_clips(metadata, args.run_dir, args.every), args.name or args.run_dir.name
     else:
-        from .inference import resolve_pretrained
-
-        clips = bundled_model_clips(metadata)
-        name = args.name or f"bundled-{resolve_pretrained(args.pretrained)}"
-    babble_from = metadata[~metadata["actor"].isin(set(clips["actor"]))]
-    table = evaluate_robustness(predictor, clips, babble_from)
-    name = file_slug(name)
-    write_csv(args.out / f"{name}.csv", table)
-    save_figure(plot_robustness({predictor.name: table}), args.out / f"{name}.png")
+        clips, name = bundled_model_clips(metadata), args.name or f"bundled-{resolve_pretrained(args.pretrained)}"
+    table = evaluate_robustness(predictor, clips, babble_from=metadata[~metadata["actor"].isin(set(clips["actor"]))])
+    written = write_robustness({predictor.name: table}, args.out, name)
     print(f"{predictor.name} on {len(clips)} clips:")
     print(to_markdown(table))
-    print(f"Written: {args.out / (name + '.csv')}, {args.out / (name + '.png')}")
+    print(f"Written: {written[0]}, {written[1]}")
 
 
 def cmd_evaluate_corpus(args):
-    from .atomic import write_csv
-    from .corpus import evaluate_corpus, load_corpus
-    from .data import EMOTIONS
+    from .corpus import evaluate_corpus, load_corpus, write_corpus_report
     from .evaluation import to_markdown
-    from .plots import plot_confusion, save_figure
 
     clips, left_out = load_corpus(args.folder, rule=args.rule, labels=args.labels)
     predictor = load_predictor(args.model, args.pretrained, args.backend_logs)
@@ -247,13 +224,8 @@ def cmd_evaluate_corpus(args):
     print(to_markdown(report.metrics))
     print()
     print(to_markdown(report.confusion.reset_index(names="true \\ predicted"), float_format="{:.0f}"))
-    out = args.out or Path("results") / "corpus" / args.folder.resolve().name
-    write_csv(out / "predictions.csv", report.predictions)
-    write_csv(out / "metrics.csv", report.metrics)
-    ids = {e: i for i, e in enumerate(EMOTIONS)}
-    figure = plot_confusion(report.predictions["emotion"].map(ids), report.predictions["predicted"].map(ids),
-                            normalize=True, title=f"{predictor.name} on {args.folder.resolve().name}")
-    save_figure(figure, out / "confusion.png")
+    out = write_corpus_report(report, args.out or Path("results") / "corpus" / args.folder.resolve().name,
+                              title=f"{predictor.name} on {args.folder.resolve().name}")
     print(f"Written: {out}/ (predictions.csv, metrics.csv, confusion.png)")
 
 
@@ -490,9 +462,22 @@ def start_backend_quietly() -> None:
             tf.config.list_physical_devices()
 
 
+def show_library_progress() -> None:
+    """The library logs its progress (runs started and finished, downloads); the command line shows it on stderr."""
+    import logging
+
+    library = logging.getLogger("ravdess_tf")
+    if not library.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        library.addHandler(handler)
+        library.setLevel(logging.INFO)
+
+
 def main(argv: list[str] | None = None) -> int:
     # TensorFlow's C++ start-up notes (CUDA probing, oneDNN) are noise on a command line.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    show_library_progress()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -184,3 +184,18 @@ def evaluate_corpus(predictor, clips: pd.DataFrame, progress: bool = True) -> Co
     predictions = pd.concat([predictions, table[list(EMOTIONS)]], axis=1)
     return CorpusReport(predictions, metrics, pd.DataFrame(counts, index=list(shared), columns=list(EMOTIONS)),
                         shared, int((~spoken).sum()))
+
+
+def write_corpus_report(report: CorpusReport, out, title: str) -> Path:
+    """Write ``predictions.csv``, ``metrics.csv`` and ``confusion.png`` (row-normalised) into ``out``."""
+    from .atomic import write_csv
+    from .plots import plot_confusion, save_figure
+
+    out = Path(out)
+    write_csv(out / "predictions.csv", report.predictions)
+    write_csv(out / "metrics.csv", report.metrics)
+    ids = {emotion: index for index, emotion in enumerate(EMOTIONS)}
+    figure = plot_confusion(report.predictions["emotion"].map(ids), report.predictions["predicted"].map(ids),
+                            normalize=True, title=title)
+    save_figure(figure, out / "confusion.png")
+    return out

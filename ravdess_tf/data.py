@@ -12,6 +12,7 @@ This project uses the audio-only speech part (modality 03, vocal channel 01):
 
 from __future__ import annotations
 
+import logging
 import hashlib
 import json
 import os
@@ -28,6 +29,9 @@ from pathlib import Path
 import pandas as pd
 
 from .exceptions import DataNotFoundError, DownloadError, ParameterError
+
+logger = logging.getLogger(__name__)
+
 
 # --------------------------------------------------------------------------
 # Dataset facts
@@ -257,7 +261,7 @@ def load_or_download(data_dir: str | os.PathLike | None = None, **download_optio
     except DataNotFoundError:
         if data_dir is not None:
             raise
-    print(f"No RAVDESS clips under {root}; downloading them there (208 MB).", flush=True)
+    logger.info("No RAVDESS clips under %s; downloading them there (208 MB).", root)
     return load_metadata(download(root, **download_options))
 
 

@@ -26,6 +26,7 @@ Without a browser:
 
 from __future__ import annotations
 
+import logging
 import json
 import os
 from dataclasses import dataclass, field
@@ -38,6 +39,9 @@ from .exceptions import AudioError, ParameterError
 from .audio import load_audio
 from .inference import (MIN_SECONDS, NO_SPEECH_DBFS, PRETRAINED, PRETRAINED_DESCRIPTIONS, WINDOW_HOP,
                         choose_runtime, file_answer, load_pretrained, load_run, whisper_installed)
+
+logger = logging.getLogger(__name__)
+
 
 #: Seconds: longer recordings are refused with a pointer to ``ravdess-tf predict --timeline``, which
 #: reads files of any length. Two minutes is 79 windows, a few seconds of work for either bundled model.
@@ -88,7 +92,7 @@ def available_models(extra_runs=()) -> dict[str, str]:
         choose_runtime(run)  # a clear error now for a folder that is not a finished run
         if json.loads((Path(run) / "config.json").read_text())["train"].get("speaker_normalization"):
             raise ParameterError(f"{run} normalises each speaker over several of their clips; the demo answers "
-                                 "one recording at a time: give a run trained without --speaker-norm")
+                                 "one recording at a time: give a run trained without speaker normalisation")
         models[f"run {run}"] = str(run)
     return models
 
@@ -274,9 +278,9 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, share: bool = Fals
     if not 0 < port < 65536:
         raise ParameterError(f"port must be in 1-65535, got {port}")
     app = build_app(extra_runs, saliency=saliency)
-    print(f"ravdess-tf demo: http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}  (Ctrl+C stops it)")
+    logger.info("ravdess-tf demo: http://%s:%d  (Ctrl+C stops it)", "127.0.0.1" if host in ("0.0.0.0", "::") else host, port)
     if host in ("127.0.0.1", "localhost", "::1") and not share:
-        print("Only this computer can open it. To share it: --host 0.0.0.0 for your local network (browsers "
-              "allow the microphone only on https or this computer, so others can upload files), or --share "
-              "for a temporary public https link (needs internet).")
+        logger.info("Only this computer can open it. To share it: --host 0.0.0.0 for your local network (browsers "
+                    "allow the microphone only on https or this computer, so others can upload files), or --share "
+                    "for a temporary public https link (needs internet).")
     app.launch(server_name=host, server_port=port, share=share, quiet=True, show_error=True)

@@ -24,18 +24,21 @@ folder; a run that fails in its own code is reported with its identity.
 
 from __future__ import annotations
 
+import logging
 import contextlib
 import io
 import json
 import os
 import shutil
-import sys
 import tarfile
 import tempfile
 import time
 from pathlib import Path
 
 from .exceptions import ParameterError, RunsFailedError
+
+logger = logging.getLogger(__name__)
+
 
 EXECUTORS = ("sequential", "ray")
 #: Times Ray starts a run again after its worker died (a killed process, a lost node).
@@ -140,7 +143,7 @@ def ray_session(address: str | None = None, verbose: int = 0):
     try:
         import ray
     except ImportError as error:
-        raise ParameterError('--executor ray needs Ray: pip install "ravdess-tf[cluster]"') from error
+        raise ParameterError('executor="ray" (--executor ray) needs Ray: pip install "ravdess-tf[cluster]"') from error
     if ray.is_initialized():
         yield ray
         return
@@ -216,7 +219,7 @@ def run_with_ray(metadata, preset: str, variant: str, runs: list, runs_dir: Path
             except ray.exceptions.RayError as error:  # its own exception, or its worker lost MAX_RETRIES + 1 times
                 cause = error.cause if isinstance(error, ray.exceptions.RayTaskError) and error.cause else error
                 failures.append(f"{name}: {type(cause).__name__}: {str(cause).strip().splitlines()[-1]}")
-                print(f"[ray] {name}: failed ({type(cause).__name__})", file=sys.stderr, flush=True)
+                logger.warning("[ray] %s: failed (%s)", name, type(cause).__name__)
                 continue
             if packed is not None:  # trained on another node: its folder came back packed
                 staging = Path(runs_dir) / STAGING / name
@@ -224,8 +227,8 @@ def run_with_ray(metadata, preset: str, variant: str, runs: list, runs_dir: Path
                 _unpack(packed, staging)
                 _move_into_place(staging, Path(runs_dir) / name)
             results[run] = result
-            print(f"[ray] {len(results)}/{len(runs)} {name}: test macro-F1 {result['test']['f1_macro']:.3f} "
-                  f"({time.perf_counter() - start:.0f} s since the grid started)", file=sys.stderr, flush=True)
+            logger.info("[ray] %d/%d %s: test macro-F1 %.3f (%.0f s since the grid started)", len(results), len(runs),
+                        name, result["test"]["f1_macro"], time.perf_counter() - start)
     if failures:
         raise RunsFailedError(failures)
     return [results[run] for run in runs]

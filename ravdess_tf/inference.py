@@ -316,8 +316,8 @@ def load_pretrained(name: str = "auto", runtime: str = "auto") -> EmotionPredict
     name = resolve_pretrained(name)
     if not (PRETRAINED[name] / "best.keras").is_file():
         raise ParameterError(
-            f"The bundled model {name!r} is missing from {PRETRAINED[name]}; reinstall ravdess-tf, or pass "
-            "--model RUN_DIR with a model you trained.")
+            f"The bundled model {name!r} is missing from {PRETRAINED[name]}; reinstall ravdess-tf, or use "
+            "a model you trained: load_run(RUN_DIR) (--model RUN_DIR).")
     predictor = load_run(PRETRAINED[name], runtime=runtime)
     predictor.name = PRETRAINED_DESCRIPTIONS[name]
     return predictor

@@ -22,6 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -137,6 +139,29 @@ def bundled_model_clips(metadata: pd.DataFrame) -> pd.DataFrame:
     if clips.empty:
         raise ParameterError("the metadata has no clips of actors 21-24")
     return clips
+
+
+def run_test_clips(metadata: pd.DataFrame, run_dir, every: int = 1) -> pd.DataFrame:
+    """The test clips of a finished run (from its ``predictions_test.csv``), every ``every``-th of them."""
+    if not isinstance(every, (int, np.integer)) or every < 1:
+        raise ParameterError(f"every must be a positive integer, got {every!r}")
+    predictions = Path(run_dir) / "predictions_test.csv"
+    if not predictions.is_file():
+        raise ParameterError(f"{run_dir} has no predictions_test.csv: it has no test clips to alter")
+    return metadata[metadata["clip_id"].isin(set(pd.read_csv(predictions)["clip_id"]))].iloc[::every]
+
+
+def write_robustness(tables: dict[str, pd.DataFrame], out, name: str) -> tuple[Path, Path]:
+    """Write the table (CSV) of the single model in ``tables`` and the figure (PNG) of all of them, as ``out/NAME``."""
+    from .atomic import write_csv
+    from .plots import save_figure
+    from .results import file_slug
+
+    name = file_slug(name)
+    table_path, figure_path = Path(out) / f"{name}.csv", Path(out) / f"{name}.png"
+    write_csv(table_path, next(iter(tables.values())))
+    save_figure(plot_robustness(tables), figure_path)
+    return table_path, figure_path
 
 
 def evaluate_robustness(predictor, clips: pd.DataFrame, babble_from: pd.DataFrame, conditions=CONDITIONS,

@@ -9,11 +9,11 @@ several sessions. :func:`write_results` turns the finished runs into
 
 from __future__ import annotations
 
+import logging
 import itertools
 import json
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 from typing import NamedTuple
@@ -30,6 +30,9 @@ from .splits import NUM_FOLDS, PROTOCOLS, fold_label, make_split
 from .atomic import write_csv, write_text
 from .results import CONFIGURATION, METRICS_COLUMNS, RUN_IDENTITY, file_slug, load_results, run_file_name
 from .training import PRESETS, apply_overrides, preset_config, train
+
+logger = logging.getLogger(__name__)
+
 
 def planned_runs(models, protocols, folds=None) -> list[tuple[str, str, int | None]]:
     """(model, protocol, fold) of every run, protocols outermost so that each
@@ -133,7 +136,7 @@ def run_study(
         else:
             pending.append(run)
     if finished:
-        print(f"{len(finished)} of {len(runs)} runs finished earlier, skipped", file=sys.stderr)
+        logger.info("%d of %d runs finished earlier, skipped", len(finished), len(runs))
     if executor == "ray" and pending:
         from .executors import run_with_ray
         from .features import feature_table
@@ -152,13 +155,12 @@ def run_study(
         run_dir = runs_dir / run_file_name(*run)
         label = f"[{index}/{len(pending)}] {run_dir.name}"
         resumed = " (resuming)" if (run_dir / "backup").exists() else ""
-        print(f"{label}: training{resumed}", file=sys.stderr, flush=True)
+        logger.info("%s: training%s", label, resumed)
         start = time.perf_counter()
         split = make_split(metadata, protocol, seed=run_seed, fold=fold)
         result = train(model, split, config(model, run_seed), run_dir=run_dir, cache_dir=cache_dir, verbose=verbose,
                        description={"protocol": protocol, "fold": fold_label(protocol, fold), "preset": variant})
-        print(f"{label}: test macro-F1 {result['test']['f1_macro']:.3f} "
-              f"({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
+        logger.info("%s: test macro-F1 %.3f (%.0f s)", label, result["test"]["f1_macro"], time.perf_counter() - start)
         finished[run] = result
     return [finished[run] for run in runs]
 
@@ -201,6 +203,15 @@ def sweep_summary(runs_dir, preset: str, grid: list[dict]) -> pd.DataFrame:
     best = table.groupby(["model", "protocol"])["val_f1_macro"].transform("max")
     table["chosen"] = table["val_f1_macro"] == best
     return table
+
+
+def write_sweep(runs_dir, preset: str, grid: list[dict], out, command: str = "") -> pd.DataFrame:
+    """:func:`sweep_summary` written as ``out/summary.csv`` and ``out/README.md`` (with the command); returned."""
+    summary = sweep_summary(runs_dir, preset, grid)
+    write_csv(Path(out) / "summary.csv", summary)
+    write_text(Path(out) / "README.md", f"# Sweep of the {preset} preset\n\n`{command}`\n\nChosen on mean validation "
+                                        f"macro-F1 (validation actors only).\n\n{to_markdown(summary)}\n")
+    return summary
 
 
 def _identity(result: dict) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 import numpy as np
@@ -13,6 +14,9 @@ from ..evaluation import compute_metrics
 from ..exceptions import ParameterError
 from ..models import build_model
 from ..splits import SPLIT_NAMES
+
+logger = logging.getLogger(__name__)
+
 
 #: Inverse L2 strengths the "lbfgs" solver tries (scikit-learn's C, on standardised pooled statistics).
 LINEAR_C_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3)
@@ -72,7 +76,7 @@ def fit_linear_head(model_name, config, feature_config, features, labels, normal
                         "val_accuracy": float((predicted == labels["validation"]).mean()),
                         "val_macro_f1": compute_metrics(labels["validation"], predicted)["f1_macro"]})
         if verbose:
-            print(f"C={C:g}: validation macro-F1 {history[-1]['val_macro_f1']:.3f}", flush=True)
+            logger.info("C=%g: validation macro-F1 %.3f", C, history[-1]["val_macro_f1"])
     if history:
         best = max(history, key=lambda row: row["val_macro_f1"])
     elif config.linear_c is not None:
