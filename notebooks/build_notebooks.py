@@ -75,7 +75,8 @@ from IPython.display import Audio, display
 
 import ravdess_tf as rt
 from ravdess_tf.audio import load_audio
-from ravdess_tf.features import FeatureConfig, SpectrogramExtractor
+from ravdess_tf.features import FeatureConfig
+from ravdess_tf.spectrogram import SpectrogramExtractor
 
 metadata = rt.load_or_download(DATA_DIR)
 metadata.head()'''),
@@ -339,7 +340,8 @@ import matplotlib.pyplot as plt
 import ravdess_tf as rt
 from ravdess_tf import plots
 from ravdess_tf.results import load_results
-from ravdess_tf.study import run_study, write_results
+from ravdess_tf.report import write_results
+from ravdess_tf.study import run_study
 
 candidates = [Path(RESULTS_DIR)] if RESULTS_DIR else [Path("results/full"), Path("../results/full")]
 results_dir = next((p for p in candidates if (p / "metrics.csv").is_file()), None)

@@ -3,9 +3,10 @@
 Importing the package is light: Keras and TensorFlow load only when a model
 is built, trained or loaded.
 """
-from .data import EMOTIONS, download, load_metadata, load_or_download, parse_filename
-from .exceptions import AudioError, DataNotFoundError, DownloadError, ParameterError
 from .audio import load_audio
+from .data import EMOTIONS, load_metadata, parse_filename
+from .download import download, load_or_download
+from .exceptions import AudioError, DataNotFoundError, DownloadError, ParameterError
 from .features import FeatureConfig, extract_features
 from .inference import load_pretrained, load_run
 from .models import MODEL_NAMES, build_model

@@ -22,14 +22,14 @@ def _data_dir_argument(parser):
 
 
 def cmd_download(args):
-    from .data import download
+    from .download import download
 
     folder = download(args.data_dir)
     print(f"RAVDESS speech clips are in {folder}")
 
 
 def cmd_features(args):
-    from .data import load_or_download
+    from .download import load_or_download
     from .features import FeatureConfig, extract_features
 
     metadata = load_or_download(args.data_dir)
@@ -42,7 +42,7 @@ def cmd_features(args):
 
 
 def cmd_train(args):
-    from .data import load_or_download
+    from .download import load_or_download
     from .splits import make_split
     from .results import run_file_name
     from .training import preset_config, train
@@ -102,10 +102,11 @@ def _vary(text: str) -> tuple[str, list]:
 def cmd_study(args):
     import contextlib
 
-    from .data import load_or_download
+    from .download import load_or_download
     from .evaluation import to_markdown
     from .executors import ray_session
-    from .study import expand_grid, report_study, run_study, write_sweep
+    from .report import report_study
+    from .study import expand_grid, run_study, write_sweep
     from .training import PRESETS
 
     grid = expand_grid(dict(_vary(item) for item in args.vary))
@@ -186,7 +187,7 @@ def _write_timeline(table, destination: str) -> None:
 
 
 def cmd_robustness(args):
-    from .data import load_or_download
+    from .download import load_or_download
     from .evaluation import to_markdown
     from .inference import resolve_pretrained
     from .robustness import bundled_model_clips, evaluate_robustness, run_test_clips, write_robustness

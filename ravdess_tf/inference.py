@@ -26,7 +26,8 @@ import pandas as pd
 from .data import EMOTIONS
 from .exceptions import ParameterError
 from .audio import load_audio, loud_level
-from .features import FeatureConfig, SpectrogramExtractor
+from .features import FeatureConfig
+from .spectrogram import SpectrogramExtractor
 from .pipeline import MIN_SPEAKER_CLIPS, Normalizer, normalize_per_speaker
 
 #: The small models shipped inside the package (see ravdess_tf/pretrained/README.md).

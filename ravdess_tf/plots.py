@@ -145,7 +145,8 @@ def plot_saliency(saliency, ax=None):
         fall of the answer's probability when each stretch is silenced: the
         higher the line, the more the answer rests on that stretch.
     """
-    from .features import FeatureConfig, SpectrogramExtractor
+    from .features import FeatureConfig
+    from .spectrogram import SpectrogramExtractor
 
     figure, ax = _axes(ax, (8, 3.6))
     log_mel = SpectrogramExtractor(FeatureConfig(sample_rate=saliency.sample_rate)).log_mel(saliency.clip)

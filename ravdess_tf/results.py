@@ -193,7 +193,7 @@ def tidy_metrics(metrics: pd.DataFrame) -> pd.DataFrame:
 
 
 def load_results(folder: str | os.PathLike) -> StudyResults:
-    """Read a results folder written by :func:`ravdess_tf.study.write_results`.
+    """Read a results folder written by :func:`ravdess_tf.report.write_results`.
 
     Parameters
     ----------

@@ -16,7 +16,8 @@ import ravdess_tf
 from ravdess_tf.exceptions import ParameterError, RunsFailedError
 from ravdess_tf.cache import cache_key
 from ravdess_tf.features import feature_table
-from ravdess_tf.study import expand_grid, export_runs, run_study, sweep_summary, variant_name
+from ravdess_tf.report import export_runs
+from ravdess_tf.study import expand_grid, run_study, sweep_summary, variant_name
 from ravdess_tf.training import preset_config
 
 #: The tiny grid: two quick models on the actor split, two epochs each.

@@ -7,7 +7,8 @@ import ravdess_tf
 from ravdess_tf.exceptions import AudioError, ParameterError
 from ravdess_tf.audio import fix_length, load_audio, load_centred
 from ravdess_tf.cache import cache_key
-from ravdess_tf.features import FeatureConfig, SpectrogramExtractor, extract_features
+from ravdess_tf.features import FeatureConfig, extract_features
+from ravdess_tf.spectrogram import SpectrogramExtractor
 
 from conftest import write_tone
 

@@ -20,7 +20,7 @@ from ravdess_tf.exceptions import ParameterError
 from ravdess_tf.plots import plot_comparison
 from ravdess_tf.results import (RUN_IDENTITY, configuration_labels, evaluate_run, load_results, run_file_name,
                                 summarize, tidy_metrics)
-from ravdess_tf.study import write_results
+from ravdess_tf.report import write_results
 
 matplotlib.use("Agg")
 
@@ -215,7 +215,7 @@ def test_committed_results_agree_with_their_predictions():
 
 
 def test_report_study_puts_whisper_runs_in_the_full_tables(tmp_path):
-    from ravdess_tf.study import report_study
+    from ravdess_tf.report import report_study
 
     runs_dir = make_runs(tmp_path / "runs")
     report = report_study(runs_dir, "whisper", results_dir=tmp_path / "results", figures_dir=tmp_path / "figures")
@@ -238,7 +238,7 @@ def test_results_of_runs_not_at_hand_are_kept(tmp_path):
 
 def test_a_new_front_end_does_not_overwrite_an_older_runs_predictions(tmp_path):
     """The same model, protocol and fold under one preset, from two front-ends: both kept, each its own file."""
-    from ravdess_tf.study import collect_runs, export_runs
+    from ravdess_tf.report import collect_runs, export_runs
 
     old = make_runs(tmp_path / "old", [("full", "transformer", "logmel80", "actor_cv", 0, 0.45)])
     new = make_runs(tmp_path / "new", [("full", "transformer", "logmel80+level", "actor_cv", 0, 0.60)])

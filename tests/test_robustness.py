@@ -7,7 +7,8 @@ import soundfile
 
 from ravdess_tf.audio import speech_level
 
-from ravdess_tf.features import FeatureConfig, SpectrogramExtractor
+from ravdess_tf.features import FeatureConfig
+from ravdess_tf.spectrogram import SpectrogramExtractor
 from ravdess_tf.robustness import (CONDITIONS, SAMPLE_RATE, add_noise, delay, evaluate_robustness, gain,
                                    peak_normalise, telephone)
 

@@ -172,7 +172,7 @@ class WhisperFrontEnd:
 class WhisperFeatureExtractor:
     """Audio -> Whisper features of one :class:`~ravdess_tf.FeatureConfig` (``kind="whisper"``).
 
-    The counterpart of :class:`ravdess_tf.features.SpectrogramExtractor` for
+    The counterpart of :class:`ravdess_tf.spectrogram.SpectrogramExtractor` for
     prediction: calling it on 16 kHz audio gives ``(width * layers, frames)``.
     """
 

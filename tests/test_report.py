@@ -1,8 +1,8 @@
-"""Tests of ravdess_tf.study's report helpers."""
+"""Tests of ravdess_tf.report."""
 
 import pandas as pd
 
-from ravdess_tf.study import describe_machines, training_time_table
+from ravdess_tf.report import describe_machines, training_time_table
 
 
 def _metrics():
