@@ -113,3 +113,13 @@ def test_float16_checkpoints_are_read_as_float32(tmp_path):
     read = read_ctranslate2(tmp_path, prefix="encoder/conv1/")
     assert read["encoder/conv1/weight"].dtype == np.float32
     np.testing.assert_array_equal(read["encoder/conv1/weight"], tensors["encoder/conv1/weight"].astype(np.float16))
+
+
+def test_an_empty_or_cut_file_is_refused(tmp_path):
+    (tmp_path / "model.bin").write_bytes(b"")
+    with pytest.raises(ParameterError, match="is empty"):
+        read_ctranslate2(tmp_path)
+    write_ctranslate2(tmp_path / "model.bin", random_encoder_tensors(TINY))
+    (tmp_path / "model.bin").write_bytes((tmp_path / "model.bin").read_bytes()[:1000])
+    with pytest.raises(ParameterError, match="not a readable CTranslate2"):
+        read_ctranslate2(tmp_path)

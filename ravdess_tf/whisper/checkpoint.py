@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.util
+import mmap
 import os
 import shutil
 import struct
@@ -160,8 +161,15 @@ def read_ctranslate2(path: str | os.PathLike, prefix: str = "") -> dict[str, np.
     path = Path(path)
     if path.is_dir():
         path = path / "model.bin"
-    with open(path, "rb") as stream:
-        buffer = stream.read()
+    if path.stat().st_size == 0:
+        raise ParameterError(f"{path} is empty, not a CTranslate2 model.bin")
+    with open(path, "rb") as stream, mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) as buffer:
+        return _read_variables(buffer, path, prefix)
+
+
+def _read_variables(buffer, path: Path, prefix: str) -> dict[str, np.ndarray]:
+    """The variables of a mapped model.bin: only the pages of the headers, and of the tensors asked
+    for, are read from disk (a width lookup reads a few kB of a 145 MB file)."""
     offset = 0
 
     def unpack(fmt):
@@ -200,7 +208,7 @@ def read_ctranslate2(path: str | os.PathLike, prefix: str = "") -> dict[str, np.
     return tensors
 
 
-@functools.lru_cache(maxsize=8)  # FeatureConfig.shape asks often; the answer needs a 145 MB read
+@functools.lru_cache(maxsize=8)  # FeatureConfig.shape asks often
 def _model_name_of(folder: Path) -> str:
     """Which :data:`WHISPER_MODELS` entry a checkpoint folder is, from its tensor shapes."""
     tensors = read_ctranslate2(folder / "model.bin", prefix="encoder/conv2/bias")
