@@ -320,9 +320,10 @@ def _extract(paths, front_end, files: dict, on_error: str, workers: int, progres
             return front_end.placeholder()
 
     with contextlib.ExitStack() as stack:
-        # One BLAS thread per worker: the mel product is small, and BLAS threads
-        # inside each worker thread would fight over the same cores.
-        stack.enter_context(threadpool_limits(limits=1, user_api="blas"))
+        if front_end.single_threaded_blas:
+            # One BLAS thread per worker: the mel product is small, and BLAS threads
+            # inside each worker thread would fight over the same cores.
+            stack.enter_context(threadpool_limits(limits=1, user_api="blas"))
         pool = stack.enter_context(ThreadPoolExecutor(max_workers=workers))
         writers = {part: stack.enter_context(NpyRowWriter(path, parts[part].shape, parts[part].dtype))
                    for part, path in files.items()}

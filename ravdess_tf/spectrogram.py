@@ -117,10 +117,13 @@ class SpectrogramFrontEnd:
     part, ``per_clip`` (run in the threads on the samples :func:`read_clip`
     gives), ``per_batch`` (run in the loop on ``batch_size`` clips' results),
     ``placeholder`` (what stands for a clip that failed), ``combine`` (parts
-    -> ``(clips, n_features, frames)`` float32) and ``description``.
+    -> ``(clips, n_features, frames)`` float32), ``description`` and
+    ``single_threaded_blas`` (whether the loop limits BLAS to one thread:
+    right when the threads do the numeric work, as here).
     """
 
     batch_size = 64
+    single_threaded_blas = True
     description = "Extracting features"
 
     def __init__(self, config):

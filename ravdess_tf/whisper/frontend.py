@@ -134,6 +134,9 @@ class WhisperFrontEnd:
     """
 
     batch_size = BATCH_CLIPS
+    #: The log-mel input and the encoder run in the loop, on batches: BLAS keeps its threads (and the
+    #: features stay those of the Whisper path before the one loop, bit for bit).
+    single_threaded_blas = False
 
     def __init__(self, config):
         self.config = config
