@@ -294,9 +294,10 @@ def _add_train_command(commands) -> None:
                        help="architecture to train (pooled: a light head for --preset whisper)")
     train.add_argument("--protocol", required=True, choices=(*PROTOCOLS, FINAL_PROTOCOL),
                        help="paper: the study's random split; actor: actors 1-16/17-20/21-24; "
-                            "actor_cv: one fold (--fold) of 6-fold actor cross-validation; all: a final "
+                            "actor_cv: one fold (--fold) of 6-fold actor cross-validation; emobox: one "
+                            "fold (--fold) of the EmoBox benchmark's 6 folds; all: a final "
                             "model on every clip for --epochs epochs (no validation, no test)")
-    train.add_argument("--fold", type=int, default=None, help="fold 0-5, with --protocol actor_cv")
+    train.add_argument("--fold", type=int, default=None, help="fold 0-5, with --protocol actor_cv or emobox")
     train.add_argument("--preset", choices=tuple(PRESETS), default="quick", help=preset_help)
     train.add_argument("--epochs", type=int, default=None, help="override the preset's most epochs")
     train.add_argument("--precision", choices=PRECISIONS, default=None, help="Keras dtype policy")
@@ -335,7 +336,7 @@ def _add_study_command(commands) -> None:
     study.add_argument("--protocols", nargs="+", choices=PROTOCOLS, default=["paper", "actor"],
                        metavar="PROTOCOL", help="protocols to run (default: paper actor)")
     study.add_argument("--folds", nargs="+", type=int, default=None, metavar="K",
-                       help="folds of actor_cv to run (default: all 6)")
+                       help="folds of actor_cv and emobox to run (default: all 6)")
     study.add_argument("--seed", type=int, nargs="+", default=[0], metavar="S",
                        help="random seed; several: one run per seed of each cell of the grid")
     study.add_argument("--vary", nargs="+", default=[], metavar="KEY=V1,V2",

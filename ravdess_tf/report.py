@@ -225,6 +225,10 @@ PROTOCOL_NOTES = """\
   model would do on a speaker it has never heard.
 - `actor_cv`: six folds of four consecutive actors; each fold is tested once, validation is the
   next fold, every choice is made on validation actors only. Mean and standard deviation over folds.
+- `emobox`: the six folds of the EmoBox benchmark (four test actors each, not consecutive), so that
+  our numbers stand beside its published ones; validation is the next fold's test actors, taken
+  out of EmoBox's 20 training actors (a recipe that refits on training + validation trains on
+  EmoBox's 20).
 
 Numbers from `paper` and from the actor-independent protocols are not comparable: a random split
 rewards memorising speakers (a classical SVM on log-mel statistics scores about 74 % on a random

@@ -1,6 +1,6 @@
 """Train / validation / test splits of the RAVDESS metadata.
 
-Three protocols, one entry point (:func:`make_split`):
+Four protocols, one entry point (:func:`make_split`):
 
 ``paper``
     The study's random 960/240/240 split, stratified by emotion. Every actor
@@ -13,6 +13,15 @@ Three protocols, one entry point (:func:`make_split`):
     Six folds of four consecutive actors (:func:`actor_folds`). For fold ``i``
     the test actors are fold ``i``'s, validation is fold ``i + 1`` (mod 6),
     training is the other 16 actors.
+``emobox``
+    The six folds of the EmoBox benchmark (Ma et al., Interspeech 2024;
+    its ``data/ravdess/fold_k`` files): four test actors per fold, not
+    consecutive (:data:`EMOBOX_TEST_ACTORS`). EmoBox trains on the other 20
+    actors and has no validation part; here the validation actors of fold
+    ``i`` are the test actors of fold ``i + 1`` (mod 6), taken out of those
+    20, so that every choice is made on actors EmoBox trains on and the test
+    actors stay EmoBox's. A recipe that refits on training + validation
+    (the Whisper linear head) ends up trained on EmoBox's 20 actors.
 ``all``
     Every clip in training, validation and test empty: for a final model
     whose recipe (epochs included) was chosen by one of the protocols above.
@@ -26,7 +35,9 @@ import pandas as pd
 from .data import NUM_ACTORS
 from .exceptions import ParameterError
 
-PROTOCOLS = ("paper", "actor", "actor_cv")
+PROTOCOLS = ("paper", "actor", "actor_cv", "emobox")
+#: The protocols of several folds, each run with ``fold`` 0-5.
+FOLD_PROTOCOLS = ("actor_cv", "emobox")
 FINAL_PROTOCOL = "all"
 SPLIT_NAMES = ("train", "validation", "test")
 
@@ -35,6 +46,10 @@ PAPER_SIZES = (960, 240, 240)
 #: Actor-independent split: training, validation and test actors.
 ACTOR_SPLIT = (tuple(range(1, 17)), tuple(range(17, 21)), tuple(range(21, 25)))
 NUM_FOLDS = 6
+#: EmoBox's RAVDESS test actors of folds 1-6 (our folds 0-5), from its
+#: ``data/ravdess/fold_k/ravdess_test_fold_k.json``.
+EMOBOX_TEST_ACTORS = ((1, 11, 20, 21), (4, 10, 12, 14), (8, 9, 19, 23), (3, 5, 7, 24), (2, 15, 16, 18),
+                      (6, 13, 17, 22))
 
 
 def _by_actors(metadata: pd.DataFrame, parts: tuple[tuple[int, ...], ...]) -> dict[str, pd.DataFrame]:
@@ -82,6 +97,17 @@ def actor_folds(metadata: pd.DataFrame, k: int = NUM_FOLDS) -> list[dict[str, pd
     return splits
 
 
+def emobox_folds(metadata: pd.DataFrame) -> list[dict[str, pd.DataFrame]]:
+    """EmoBox's six folds (see the module docstring): fold ``i`` tests on its four actors and validates on
+    fold ``i + 1``'s, which EmoBox counts as training actors of fold ``i``."""
+    splits = []
+    for i, test_actors in enumerate(EMOBOX_TEST_ACTORS):
+        validation_actors = EMOBOX_TEST_ACTORS[(i + 1) % NUM_FOLDS]
+        train_actors = tuple(a for a in range(1, NUM_ACTORS + 1) if a not in (*test_actors, *validation_actors))
+        splits.append(_by_actors(metadata, (train_actors, validation_actors, test_actors)))
+    return splits
+
+
 def fold_label(protocol: str, fold: int | None):
     """How results name a run's test part: the fold number, "test", or None for a final model."""
     if fold is not None:
@@ -98,12 +124,12 @@ def make_split(
     ----------
     metadata : pandas.DataFrame
         From :func:`ravdess_tf.load_metadata`.
-    protocol : {"paper", "actor", "actor_cv", "all"}
+    protocol : {"paper", "actor", "actor_cv", "emobox", "all"}
         See the module docstring.
     seed : int
         Random seed of the ``paper`` split (the actor protocols are fixed).
     fold : int or None
-        Required for ``actor_cv`` (0-5), not allowed otherwise.
+        Required for ``actor_cv`` and ``emobox`` (0-5), not allowed otherwise.
 
     Returns
     -------
@@ -116,13 +142,14 @@ def make_split(
             f"protocol must be one of {', '.join((*PROTOCOLS, FINAL_PROTOCOL))}, got {protocol!r}")
     if "actor" not in metadata or "emotion_id" not in metadata:
         raise ParameterError("metadata must have 'actor' and 'emotion_id' columns; use load_metadata()")
-    if protocol == "actor_cv":
+    if protocol in FOLD_PROTOCOLS:
         if not isinstance(fold, int) or not 0 <= fold < NUM_FOLDS:
             raise ParameterError(
-                f"protocol 'actor_cv' needs fold in 0..{NUM_FOLDS - 1}, got {fold!r}")
-        return actor_folds(metadata)[fold]
+                f"protocol {protocol!r} needs fold in 0..{NUM_FOLDS - 1}, got {fold!r}")
+        return (actor_folds(metadata) if protocol == "actor_cv" else emobox_folds(metadata))[fold]
     if fold is not None:
-        raise ParameterError(f"fold is only used with protocol 'actor_cv', not {protocol!r}; got fold={fold!r}")
+        raise ParameterError(f"fold is only used with the protocols {', '.join(FOLD_PROTOCOLS)}, not "
+                             f"{protocol!r}; got fold={fold!r}")
     if protocol == "paper":
         return paper_split(metadata, seed=seed)
     if protocol == FINAL_PROTOCOL:

@@ -24,7 +24,7 @@ from .evaluation import to_markdown
 from .exceptions import ParameterError
 from .models import ALL_MODELS, MODEL_NAMES
 from .results import run_file_name
-from .splits import NUM_FOLDS, PROTOCOLS, fold_label, make_split
+from .splits import FOLD_PROTOCOLS, NUM_FOLDS, PROTOCOLS, fold_label, make_split
 from .training import PRESETS, apply_overrides, preset_config, train
 
 logger = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ def planned_runs(models, protocols, folds=None) -> list[tuple[str, str, int | No
     runs = []
     for protocol in protocols:
         for model in models:
-            for fold in (folds if protocol == "actor_cv" else [None]):
+            for fold in (folds if protocol in FOLD_PROTOCOLS else [None]):
                 runs.append((model, protocol, fold))
     return runs
 

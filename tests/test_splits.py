@@ -58,11 +58,34 @@ def test_actor_folds_cover_every_actor_once_as_test(metadata):
     assert [len(f) for f in splits.fold_actors(4)] == [6] * 4
 
 
+#: EmoBox's test actors, as its data/ravdess/fold_k/ravdess_test_fold_k.json files list them (folds 1-6).
+EMOBOX_PUBLISHED = {1: {1, 11, 20, 21}, 2: {4, 10, 12, 14}, 3: {8, 9, 19, 23}, 4: {3, 5, 7, 24},
+                    5: {2, 15, 16, 18}, 6: {6, 13, 17, 22}}
+
+
+@pytest.mark.parametrize("fold", range(6))
+def test_emobox_folds_test_emoboxs_actors_and_validate_on_its_training_actors(metadata, fold):
+    split = ravdess_tf.make_split(metadata, "emobox", fold=fold)
+    train, validation, test = (_actors(split[name]) for name in splits.SPLIT_NAMES)
+    assert test == EMOBOX_PUBLISHED[fold + 1]
+    emobox_training = set(range(1, 25)) - test
+    assert validation <= emobox_training and train | validation == emobox_training  # nothing of test chooses
+    assert validation == EMOBOX_PUBLISHED[(fold + 1) % 6 + 1]
+    assert not (train & validation)
+    assert [len(split[name]) for name in splits.SPLIT_NAMES] == [960, 240, 240]  # 1200 / 240 in EmoBox
+
+
+def test_emobox_folds_test_every_actor_once(metadata):
+    tests = [_actors(split["test"]) for split in splits.emobox_folds(metadata)]
+    assert sorted(a for actors in tests for a in actors) == list(range(1, 25))
+
+
 @pytest.mark.parametrize("kwargs, message", [
-    ({"protocol": "random"}, "protocol must be one of paper, actor, actor_cv, all"),
+    ({"protocol": "random"}, "protocol must be one of paper, actor, actor_cv, emobox, all"),
+    ({"protocol": "emobox", "fold": -1}, "needs fold in 0..5"),
     ({"protocol": "actor_cv"}, "needs fold in 0..5"),
     ({"protocol": "actor_cv", "fold": 6}, "needs fold in 0..5"),
-    ({"protocol": "paper", "fold": 1}, "fold is only used with protocol 'actor_cv'"),
+    ({"protocol": "paper", "fold": 1}, "fold is only used with the protocols actor_cv, emobox"),
 ])
 def test_make_split_errors(metadata, kwargs, message):
     with pytest.raises(ParameterError, match=message):
