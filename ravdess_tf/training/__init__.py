@@ -1,4 +1,9 @@
-"""Training: presets, one resumable run per (model, split), and what it writes.
+"""Training: one resumable run per (model, split), and what it writes.
+
+:func:`train` prepares the run folder and the features, fits (:mod:`.fit` by
+gradient, :mod:`.linear` for the exact linear head), and evaluates the
+selected model. What a run is told: :class:`~.config.TrainConfig`, usually
+from a preset (:mod:`.presets`); how its epoch is chosen: :mod:`.selection`.
 
 A run is one folder::
 
