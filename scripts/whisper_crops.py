@@ -94,12 +94,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", default=os.environ.get("RAVDESS_ROOT", "../shared/ravdess"))
     parser.add_argument("--out", default="results/whisper_crops.csv")
+    parser.add_argument("--protocols", nargs="+", choices=("actor_cv", "emobox"), default=["actor_cv", "emobox"])
     args = parser.parse_args()
 
     metadata = ravdess_tf.load_metadata(args.data_dir)
     y = metadata["emotion_id"].to_numpy()
     stats = crop_stats(metadata, default_cache_dir() / "whisper-base-L2+3+4-level-20-three-crops.npy")
-    protocols = {"actor_cv": actor_folds(metadata), "emobox": emobox_folds(metadata)}
+    protocols = {name: folds(metadata) for name, folds in (("actor_cv", actor_folds), ("emobox", emobox_folds))
+                 if name in args.protocols}
     levers = {"centre crop (the bundled head's recipe)": (["centre"], ["centre"]),
               "test: mean of 3 crops": (["centre"], list(CROPS)),
               "train: 3 crops": (list(CROPS), ["centre"]),
@@ -119,6 +121,9 @@ def main() -> None:
                          "folds": " ".join(f"{v:.3f}" for v in f1)})
             print(rows[-1], flush=True)
     table = pd.DataFrame(rows)
+    if Path(args.out).is_file():  # rows of the other protocol, from an earlier call, are kept
+        earlier = pd.read_csv(args.out)
+        table = pd.concat([earlier[~earlier["protocol"].isin(args.protocols)], table], ignore_index=True)
     write_csv(args.out, table)
     print(to_markdown(table))
 
