@@ -34,6 +34,37 @@ def write_tone(path, seconds, rate=48_000, channels=1, seed=0):
     return Path(path)
 
 
+def speech_like(seconds, rate=16_000, seed=0):
+    """Syllable-like bursts of a harmonic tone (4 a second) with pauses, at about -30 dBFS."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * rate)) / rate
+    voiced = sum(np.sin(2 * np.pi * k * 150 * t) / k for k in range(1, 6))
+    envelope = np.clip(np.sin(2 * np.pi * 4 * t), 0, None)
+    return (0.05 * voiced * envelope + 0.001 * rng.standard_normal(len(t))).astype(np.float32)
+
+
+#: CTranslate2's dtype ids (include/ctranslate2/types.h) of the dtypes the tests write.
+CT2_DTYPE_IDS = {np.dtype(np.float32): 0, np.dtype(np.float16): 4}
+
+
+def write_ctranslate2(path, tensors: dict) -> bytes:
+    """``tensors`` as a CTranslate2 model.bin (binary version 6, as ``ModelSpec._serialize`` lays it out:
+    version, spec name, revision, count, then each variable's name, rank, dimensions, dtype id, byte
+    count and bytes; no aliases), each array in its own dtype. Returns the bytes written."""
+    import struct
+
+    def string(value):
+        return struct.pack("H", len(value) + 1) + value.encode() + b"\0"
+
+    blob = struct.pack("I", 6) + string("WhisperSpec") + struct.pack("I", 3) + struct.pack("I", len(tensors))
+    for name, array in tensors.items():
+        blob += string(name) + struct.pack("B", array.ndim) + b"".join(struct.pack("I", d) for d in array.shape)
+        blob += struct.pack("B", CT2_DTYPE_IDS[array.dtype]) + struct.pack("I", array.nbytes) + array.tobytes()
+    blob += struct.pack("I", 0)
+    Path(path).write_bytes(blob)
+    return blob
+
+
 @pytest.fixture(scope="session")
 def synthetic_root(tmp_path_factory):
     """A small RAVDESS-style tree: actors 1, 2 (2 emotions each), 48 kHz WAV,

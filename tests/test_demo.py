@@ -22,18 +22,13 @@ from ravdess_tf.exceptions import ParameterError
 from ravdess_tf.inference import load_pretrained
 from ravdess_tf.plots import plot_timeline
 
+from conftest import speech_like
+
 RATE = 16_000
 #: Actor 12 saying "Kids are talking by the door" happily, with strong intensity.
 HAPPY_CLIP = "Actor_12/03-01-03-02-01-01-12"
 
 
-def _speech_like(seconds, seed=0):
-    """Syllable-like bursts of a harmonic tone (4 a second) with pauses, at about -30 dBFS."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * RATE)) / RATE
-    voiced = sum(np.sin(2 * np.pi * k * 150 * t) / k for k in range(1, 6))
-    envelope = np.clip(np.sin(2 * np.pi * 4 * t), 0, None)
-    return (0.05 * voiced * envelope + 0.001 * rng.standard_normal(len(t))).astype(np.float32)
 
 
 def _write(path, audio, rate=RATE):
@@ -76,19 +71,19 @@ def test_no_recording_silence_and_unreadable_files_get_messages(logmel_demo, tmp
 
 
 def test_short_recording_is_answered_with_a_warning(logmel_demo, tmp_path):
-    answer = logmel_demo.answer(_write(tmp_path / "short.wav", _speech_like(0.4)))
+    answer = logmel_demo.answer(_write(tmp_path / "short.wav", speech_like(0.4)))
     assert answer.emotion in EMOTIONS
     assert "Only 0.40 s of audio" in answer.message
 
 
 def test_too_long_recording_points_to_predict(logmel_demo, tmp_path, monkeypatch):
     monkeypatch.setattr(demo_module, "MAX_SECONDS", 5.0)
-    answer = logmel_demo.answer(_write(tmp_path / "talk.wav", _speech_like(6.0)))
+    answer = logmel_demo.answer(_write(tmp_path / "talk.wav", speech_like(6.0)))
     assert answer.emotion is None and "ravdess-tf predict --timeline" in answer.message
 
 
 def test_long_recording_shows_the_emotion_over_time(logmel_demo, tmp_path):
-    answer = logmel_demo.answer(_write(tmp_path / "talk.wav", _speech_like(9.0)))
+    answer = logmel_demo.answer(_write(tmp_path / "talk.wav", speech_like(9.0)))
     assert "the mean of 5 windows of 3 s, 1.5 s apart" in answer.message
     axes = answer.timeline.axes[0]
     assert [line.get_label() for line in axes.lines] == list(EMOTIONS)

