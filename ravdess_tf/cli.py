@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .exceptions import AudioError, DataNotFoundError, DownloadError, ParameterError, RunsFailedError
 from .inference import PRETRAINED
-from .models import ALL_MODELS, MODEL_NAMES
+from .models import MODEL_NAMES, TRAINABLE_MODELS
 from .splits import FINAL_PROTOCOL, PROTOCOLS, fold_label
 from .training import PRECISIONS, PRESETS
 
@@ -290,7 +290,7 @@ def _add_features_command(commands) -> None:
 def _add_train_command(commands) -> None:
     preset_help = _preset_help()
     train = commands.add_parser("train", help="train one model on one split and evaluate it")
-    train.add_argument("--model", required=True, choices=ALL_MODELS,
+    train.add_argument("--model", required=True, choices=TRAINABLE_MODELS,
                        help="architecture to train (pooled: a light head for --preset whisper)")
     train.add_argument("--protocol", required=True, choices=(*PROTOCOLS, FINAL_PROTOCOL),
                        help="paper: the study's random split; actor: actors 1-16/17-20/21-24; "
@@ -330,7 +330,7 @@ def _add_study_command(commands) -> None:
     study = commands.add_parser(
         "study", help="train every model x protocol (resumable), then write tables and figures")
     study.add_argument("--preset", choices=tuple(PRESETS), default="quick", help=preset_help)
-    study.add_argument("--models", nargs="+", choices=ALL_MODELS, default=None, metavar="MODEL",
+    study.add_argument("--models", nargs="+", choices=TRAINABLE_MODELS, default=None, metavar="MODEL",
                        help=f"models to run (default: the preset's; quick and full: {', '.join(MODEL_NAMES)}; "
                             "whisper: pooled)")
     study.add_argument("--protocols", nargs="+", choices=PROTOCOLS, default=["paper", "actor"],

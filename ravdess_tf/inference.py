@@ -215,6 +215,10 @@ def choose_runtime(run_dir: str | os.PathLike, runtime: str = "auto") -> str:
     """
     if runtime not in ("auto", "numpy", "keras"):
         raise ParameterError(f"runtime must be 'auto', 'numpy' or 'keras', got {runtime!r}")
+    if (Path(run_dir) / "svm.joblib").is_file():
+        raise ParameterError(
+            f"{str(run_dir)!r} is a run of the SVM baseline: it stands in the study's tables and has no Keras model "
+            "to predict with. Pass a network's run folder, or use a bundled model.")
     missing = [name for name in RUN_FILES if not (Path(run_dir) / name).is_file()]
     if missing:
         raise ParameterError(

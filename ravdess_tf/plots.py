@@ -82,6 +82,35 @@ def plot_per_class_f1(report: pd.DataFrame, title: str = "", ax=None):
     return figure
 
 
+def plot_confusions(results, columns: int = 3):
+    """Row-normalised test confusion matrices of every configuration of a
+    :class:`~ravdess_tf.results.StudyResults` (folds pooled), one panel each."""
+    pooled = results.pooled_predictions()
+    rows = -(-len(pooled) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(5 * columns, 4.3 * rows), squeeze=False)
+    for ax, ((label, protocol), table) in zip(axes.flat, pooled.items()):
+        runs = table[["fold", "seed"]].drop_duplicates().shape[0]
+        plot_confusion(table.emotion_id, table.predicted_id, normalize=True,
+                       title=f"{label}\n{protocol}, {runs} run{'s' if runs > 1 else ''}", ax=ax)
+    for ax in axes.flat[len(pooled):]:
+        ax.axis("off")
+    figure.tight_layout()
+    return figure
+
+
+def plot_results_per_emotion(results, ax=None):
+    """Test F1 per emotion of every configuration of a :class:`~ravdess_tf.results.StudyResults`
+    (folds pooled): one group of bars per emotion, one bar per configuration and protocol."""
+    from .evaluation import per_class_report
+
+    table = pd.DataFrame({f"{label} ({protocol})": per_class_report(part.emotion_id, part.predicted_id)["f1-score"]
+                          for (label, protocol), part in results.pooled_predictions().items()}).reindex(EMOTIONS)
+    figure, ax = _axes(ax, (11, 4))
+    plot_per_class_f1(table, title="test F1 per emotion", ax=ax)
+    ax.legend(fontsize=8, ncols=2)
+    return figure
+
+
 def plot_comparison(comparison: pd.DataFrame, metric: str = "f1_macro", ax=None):
     """Test ``metric`` per configuration and protocol, beside the study's reported F1 (Table 2).
 
@@ -199,4 +228,32 @@ def plot_timeline(timeline: pd.DataFrame, ax=None):
     ax.set_title("emotion over time: each window's probabilities, its answer above it", pad=40)
     ax.set_ylabel("probability")
     ax.legend(fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.2))
+    return figure
+
+
+def plot_leakage(summary: pd.DataFrame, ax=None):
+    """Test macro-F1 of each model under each condition of the leakage experiment, beside the range of
+    the study's Table 2 (shaded) and chance (dotted).
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        From :func:`ravdess_tf.leakage.leakage_summary`: ``model``, ``condition``, ``f1_macro``, ``f1_sd``.
+    """
+    from .evaluation import PAPER_TABLE2
+
+    figure, ax = _axes(ax, (10, 4.5))
+    means = summary.pivot(index="condition", columns="model", values="f1_macro")
+    spreads = summary.pivot(index="condition", columns="model", values="f1_sd").fillna(0.0)
+    order = list(dict.fromkeys(summary["condition"]))
+    means, spreads = means.reindex(order), spreads.reindex(order)
+    means.plot.bar(ax=ax, yerr=spreads, rot=15, width=0.8, capsize=3)
+    ax.axhspan(PAPER_TABLE2["f1"].min(), PAPER_TABLE2["f1"].max(), color="tab:red", alpha=0.15,
+               label="the study's Table 2 (F1)")
+    ax.axhline(1 / len(EMOTIONS), color="black", linestyle=":", label="chance")
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("")
+    ax.set_ylabel("test macro-F1")
+    ax.legend(fontsize=8, loc="upper left")
+    ax.set_title("what inflates a RAVDESS score")
     return figure

@@ -16,7 +16,7 @@ from .data import EMOTIONS
 from .evaluation import breakdown, per_class_report, to_markdown
 from .exceptions import ParameterError
 from .features import FeatureConfig
-from .models import ALL_MODELS
+from .models import TRAINABLE_MODELS
 from .results import CONFIGURATION, METRICS_COLUMNS, RUN_IDENTITY, file_slug, load_results, run_file_name
 from .splits import PROTOCOLS
 from .training import PRESETS
@@ -56,7 +56,7 @@ def export_runs(results: list[dict], results_dir) -> pd.DataFrame:
     front-end); a run given here replaces its own row.
     """
     results_dir = Path(results_dir)
-    order = {name: i for i, name in enumerate(ALL_MODELS)}
+    order = {name: i for i, name in enumerate(TRAINABLE_MODELS)}
     protocol_order = {name: i for i, name in enumerate(PROTOCOLS)}
     rows = []
     for result in results:

@@ -130,6 +130,30 @@ class StudyResults:
         return {key: part.reset_index(drop=True)
                 for key, part in self._predictions.groupby(["label", "protocol"], sort=False)}
 
+    def of_model(self, model: str, preset: str | None = None) -> "StudyResults":
+        """The runs of one architecture (every front-end and protocol), optionally of one preset only.
+
+        Raises
+        ------
+        ParameterError
+            If no run matches.
+        """
+        keep = self.metrics["model"] == model
+        if preset is not None:
+            keep &= self.metrics["preset"] == preset
+        if not keep.any():
+            raise ParameterError(f"{self.folder} has no runs of model {model!r}"
+                                 + (f" under preset {preset!r}" if preset else "")
+                                 + f"; its models: {', '.join(dict.fromkeys(self.metrics['model']))}")
+        return StudyResults(self.metrics[keep].reset_index(drop=True), self.folder)
+
+    def history_figures(self, figures_dir: str | os.PathLike) -> list[Path]:
+        """The committed training-curve figures of these configurations that exist in ``figures_dir``
+        (``history_PRESET_MODEL_FEATURES_PROTOCOL.png``, as :func:`ravdess_tf.report.write_report` names them)."""
+        paths = [Path(figures_dir) / f"history_{file_slug(*key)}.png"
+                 for key in dict.fromkeys(zip(*(self.metrics[c] for c in CONFIGURATION)))]
+        return [path for path in paths if path.is_file()]
+
     def comparison(self) -> pd.DataFrame:
         """Mean test metrics per configuration beside the study's Table 2: see :func:`summarize`."""
         return summarize(self.metrics)

@@ -1,67 +1,112 @@
-"""Execute every notebook top to bottom on the real data, as CI does.
+"""The notebooks: paired sources in sync, committed with their outputs, and every one runs on the real data.
 
-Parameters are injected after the cell tagged ``parameters`` (as papermill
-does): the quick preset, one epoch, runs in a temporary folder.
+The ``.py`` files (jupytext percent format) are the sources; ``notebooks/execute.py`` writes the
+``.ipynb`` beside each with its outputs. CI runs every source top to bottom on the real data with
+parameters injected after the cell tagged ``parameters`` (as papermill does): the quick preset, one
+epoch, runs in a temporary folder; nothing is written into the repository.
 """
 
+import json
 import os
 from pathlib import Path
 
+import jupytext
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-PATHS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+SOURCES = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py"))
+LESSONS = ["11_what_leaks", "12_pretrained_front_end", "13_what_the_model_listens_to", "14_robustness"]
 
 
-def test_ten_numbered_notebooks():
-    assert [p.name[:2] for p in PATHS] == [f"{i:02d}" for i in range(1, 11)]
+def _cells(book) -> list[tuple[str, str]]:
+    return [(cell.cell_type, cell.source.strip()) for cell in book.cells]
 
 
-def test_notebooks_have_no_outputs_and_a_parameters_cell():
-    for path in PATHS:
-        book = nbformat.read(path, as_version=4)
-        assert not any(cell.get("outputs") for cell in book.cells if cell.cell_type == "code"), path.name
-        assert any("parameters" in cell.metadata.get("tags", []) for cell in book.cells), path.name
+def _parameters_index(book) -> int:
+    return next(i for i, cell in enumerate(book.cells) if "parameters" in cell.metadata.get("tags", []))
+
+
+def test_the_numbered_notebooks_and_the_lessons_are_there():
+    stems = [p.stem for p in SOURCES]
+    assert [s[:2] for s in stems] == [f"{i:02d}" for i in range(1, 15)]
+    assert stems[-4:] == LESSONS
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=[p.stem for p in SOURCES])
+def test_each_source_and_its_notebook_are_a_pair_in_sync(source):
+    notebook = source.with_suffix(".ipynb")
+    assert notebook.is_file(), f"{notebook.name} is missing: run python notebooks/execute.py {source.stem}"
+    paired, committed = jupytext.read(source), nbformat.read(notebook, as_version=4)
+    assert _cells(committed) == _cells(paired), (
+        f"{notebook.name} is out of step with {source.name}: run python notebooks/execute.py {source.stem} "
+        "(or jupytext --sync after an edit in Jupyter)")
+    assert committed.metadata.get("jupytext", {}).get("formats") == "ipynb,py:percent"
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=[p.stem for p in SOURCES])
+def test_each_notebook_is_committed_executed_with_its_figures(source):
+    book = nbformat.read(source.with_suffix(".ipynb"), as_version=4)
+    code = [cell for cell in book.cells if cell.cell_type == "code"]
+    assert all(cell.execution_count is not None for cell in code), "a cell was not executed"
+    outputs = [out for cell in code for out in cell.outputs]
+    assert not [out for out in outputs if out.output_type == "error"]
+    assert any("image/png" in out.get("data", {}) for out in outputs), "no figure in the saved outputs"
+    counts = [cell.execution_count for cell in code]
+    assert counts == sorted(counts), "cells were run out of order"
+    _parameters_index(book)
+
+
+def test_committed_outputs_name_no_local_path():
+    for source in SOURCES:
+        text = source.with_suffix(".ipynb").read_text()
+        assert str(NOTEBOOKS.parent) not in text, f"{source.stem} shows a path of the machine it ran on"
 
 
 @pytest.mark.realdata
-@pytest.mark.parametrize("path", PATHS, ids=[p.stem for p in PATHS])
-def test_notebook_runs(path, real_metadata, tmp_path, monkeypatch):
+@pytest.mark.parametrize("source", SOURCES, ids=[p.stem for p in SOURCES])
+def test_notebook_runs(source, real_metadata, tmp_path, monkeypatch):
     if not os.environ.get("RAVDESS_TF_CACHE"):
         monkeypatch.setenv("RAVDESS_TF_CACHE", str(NOTEBOOKS.parent / "data" / "cache"))
-    book = nbformat.read(path, as_version=4)
-    index = next(i for i, cell in enumerate(book.cells) if "parameters" in cell.metadata.get("tags", []))
-    injected = nbformat.v4.new_code_cell(
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    book = jupytext.read(source)
+    book.cells.insert(_parameters_index(book) + 1, nbformat.v4.new_code_cell(
         f'PRESET = "quick"\nEPOCHS = 1\nDATA_DIR = {os.environ["RAVDESS_ROOT"]!r}\n'
-        f'RUNS_DIR = {str(tmp_path / "runs")!r}')
-    book.cells.insert(index + 1, injected)
-    NotebookClient(book, timeout=600, kernel_name="python3",
+        f'RUNS_DIR = {str(tmp_path / "runs")!r}'))
+    NotebookClient(book, timeout=900, kernel_name="python3",
                    resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
 
 
 def test_comparison_notebook_groups_runs_as_the_library_does(tmp_path):
     """Notebook 10 on the committed results: every configuration under its own name (no audio needed)."""
-    import json
-
     from ravdess_tf.results import load_results
 
     results_dir = NOTEBOOKS.parent / "results" / "full"
-    path = NOTEBOOKS / "10_comparison.ipynb"
-    book = nbformat.read(path, as_version=4)
-    index = next(i for i, cell in enumerate(book.cells) if "parameters" in cell.metadata.get("tags", []))
-    book.cells.insert(index + 1, nbformat.v4.new_code_cell(
+    book = jupytext.read(NOTEBOOKS / "10_comparison.py")
+    book.cells.insert(_parameters_index(book) + 1, nbformat.v4.new_code_cell(
         f'RESULTS_DIR = {str(results_dir)!r}\nRUNS_DIR = {str(tmp_path / "runs")!r}'))
     book.cells.append(nbformat.v4.new_code_cell(
-        'import json\nprint(json.dumps({"predictions": sorted(map(list, predictions)), '
+        'import json\nprint(json.dumps({"comparison": sorted(map(list, zip(comparison.label, comparison.protocol))), '
         '"intervals": sorted(map(list, zip(intervals.label, intervals.protocol)))}))'))
     NotebookClient(book, timeout=600, kernel_name="python3",
                    resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
     reported = json.loads(book.cells[-1].outputs[0]["text"])
     results = load_results(results_dir)
     expected = sorted(map(list, dict.fromkeys(zip(results.metrics.label, results.metrics.protocol))))
-    assert reported["predictions"] == expected
+    assert reported["comparison"] == expected
     assert reported["intervals"] == expected
     assert ["pooled, whisper-base-L2+3+4+speaker-norm", "actor_cv"] in expected
     assert ["transformer, whisper-base-L2+3+4", "actor_cv"] in expected
+
+
+def test_execute_script_selects_by_name_or_number():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("execute", NOTEBOOKS / "execute.py")
+    execute = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(execute)
+    assert [p.stem for p in execute.select(["3", "11_what_leaks"])] == ["03_alexnet", "11_what_leaks"]
+    assert len(execute.select([])) == len(SOURCES)
+    with pytest.raises(SystemExit, match="no notebook '99'"):
+        execute.select(["99"])

@@ -194,3 +194,38 @@ def test_speaker_normalization_in_training_and_prediction(synthetic_root, tmp_pa
     paper = ravdess_tf.make_split(metadata, "paper", seed=0)  # a few clips of each actor per part
     with pytest.raises(ParameterError, match="per-speaker normalisation needs at least 8 clips"):
         train("pooled", paper, config, run_dir=tmp_path / "paper", cache_dir=tmp_path / "cache", verbose=0)
+
+
+def test_the_svm_baseline_is_a_run_like_the_networks(split, tmp_path):
+    """Chosen on validation, saved, and evaluated into the same files; no Keras model to load."""
+    run_dir = tmp_path / "svm"
+    config = preset_config("quick", "svm", features=TINY["features"])
+    result = train("svm", split, config, run_dir=run_dir, cache_dir=tmp_path / "cache", verbose=0,
+                   description={"protocol": "paper", "fold": "test"})
+    for name in ("svm.joblib", "history.csv", "selection.json", "predictions_test.csv", "metrics.json"):
+        assert (run_dir / name).is_file(), name
+    assert not (run_dir / "best.keras").exists()
+    history = pd.read_csv(run_dir / "history.csv")
+    selection = json.loads((run_dir / "selection.json").read_text())
+    assert list(history.C) == [0.3, 1.0, 3.0, 10.0, 30.0]
+    assert selection["C"] == history.loc[history.val_macro_f1.idxmax(), "C"]
+    assert result["backend"] == "scikit-learn" and result["device"].startswith("cpu:")
+    predictions = pd.read_csv(run_dir / "predictions_test.csv")
+    assert np.allclose(predictions.filter(regex="^p_").sum(axis=1), 1, atol=1e-3)
+    assert (predictions.filter(regex="^p_").to_numpy().argmax(axis=1) == predictions.predicted_id).all()
+    assert "svm" in PRESETS["quick"]["study"] and "svm" in PRESETS["full"]["study"]
+
+
+def test_the_svm_baseline_needs_validation_clips(split, tmp_path):
+    final = {**split, "validation": split["validation"].iloc[:0], "test": split["test"].iloc[:0]}
+    with pytest.raises(ParameterError, match="chooses its C on validation"):
+        train("svm", final, preset_config("quick", "svm", features=TINY["features"]), run_dir=tmp_path / "svm",
+              cache_dir=tmp_path / "cache", verbose=0)
+
+
+def test_predict_refuses_an_svm_run_by_name(split, tmp_path):
+    run_dir = tmp_path / "svm"
+    train("svm", split, preset_config("quick", "svm", features=TINY["features"]), run_dir=run_dir,
+          cache_dir=tmp_path / "cache", verbose=0)
+    with pytest.raises(ParameterError, match="SVM baseline"):
+        ravdess_tf.load_run(run_dir)

@@ -28,6 +28,10 @@ _HEAD_MODULES = {"pooled": "pooled"}
 HEAD_NAMES = tuple(_HEAD_MODULES)
 #: Everything :func:`build_model` builds.
 ALL_MODELS = MODEL_NAMES + HEAD_NAMES
+#: Classical baselines: fitted by scikit-learn (:mod:`ravdess_tf.training.baseline`), not built by Keras.
+BASELINE_NAMES = ("svm",)
+#: Everything a run can train: the Keras models and the baselines.
+TRAINABLE_MODELS = ALL_MODELS + BASELINE_NAMES
 _ALL_MODULES = {**_BUILDER_MODULES, **_HEAD_MODULES}
 
 

@@ -37,12 +37,17 @@ from ..data import EMOTIONS
 from ..evaluation import compute_metrics
 from ..exceptions import ParameterError
 from ..features import FeatureConfig, extract_features
-from ..models import ALL_MODELS, register_custom_layers
+from ..models import BASELINE_NAMES, TRAINABLE_MODELS, register_custom_layers
 from ..pipeline import fit_normalizer, normalize_per_speaker
 from ..splits import SPLIT_NAMES
 from .config import OPTIMIZERS, PRECISIONS, TrainConfig  # noqa: F401
 from .linear import LINEAR_C_GRID, fit_logistic_regression  # noqa: F401
 from .presets import PRESETS, apply_overrides, preset_config  # noqa: F401
+
+
+def describe_cpu() -> str:
+    """This machine's processor, as the results name it: ``cpu:2 cores x86_64``."""
+    return f"cpu:{os.cpu_count()} cores {platform.machine()}"
 
 
 def describe_device() -> str:
@@ -61,7 +66,7 @@ def describe_device() -> str:
         gpus = tf.config.list_physical_devices("GPU")
         if gpus:
             return f"gpu:{tf.config.experimental.get_device_details(gpus[0]).get('device_name', 'GPU')}"
-    return f"cpu:{os.cpu_count()} cores {platform.machine()}"
+    return describe_cpu()
 
 
 def feature_tag(feature_config: FeatureConfig, config: TrainConfig) -> str:
@@ -172,7 +177,14 @@ def train(
     selection_path = run_dir / "selection.json"
     fitted = selection_path.is_file() and json.loads(selection_path.read_text()).get("finished", False)
     if not fitted:  # else: killed after training, before metrics.json; only the evaluation is left
-        if config.optimizer == "lbfgs":
+        if model_name in BASELINE_NAMES:
+            if not len(labels["validation"]):
+                raise ParameterError(f"the {model_name!r} baseline chooses its C on validation clips; this split "
+                                     "has none")
+            from .baseline import fit_svm_baseline
+
+            fit_svm_baseline(config, features, labels, run_dir, verbose)
+        elif config.optimizer == "lbfgs":
             from .linear import fit_linear_head
 
             fit_linear_head(model_name, config, feature_config, features, labels, normalizer, run_dir, verbose)
@@ -184,13 +196,13 @@ def train(
         write_json(selection_path, {**json.loads(selection_path.read_text()), "finished": True})
     results = {"model": model_name, **(description or {}), "features": feature_tag(feature_config, config),
                "executor": executor, "seed": config.seed}
-    return _evaluate(run_dir, split, features, normalizer, results)
+    return _evaluate(run_dir, model_name, split, features, normalizer, results)
 
 
 def _prepare_run_folder(model_name: str, split: dict, config: TrainConfig, run_dir, overwrite: bool) -> Path:
     """Check the arguments and make the run folder (emptied of a finished run's files with ``overwrite``)."""
-    if model_name not in ALL_MODELS:
-        raise ParameterError(f"Unknown model {model_name!r}; valid names: {', '.join(ALL_MODELS)}")
+    if model_name not in TRAINABLE_MODELS:
+        raise ParameterError(f"Unknown model {model_name!r}; valid names: {', '.join(TRAINABLE_MODELS)}")
     missing = [name for name in SPLIT_NAMES if name not in split]
     if missing or len(split.get("train", ())) == 0:
         raise ParameterError(
@@ -213,21 +225,37 @@ def _prepare_run_folder(model_name: str, split: dict, config: TrainConfig, run_d
     return run_dir
 
 
-def _evaluate(run_dir: Path, split: dict, features: dict, normalizer, results: dict) -> dict:
-    """Predict validation and test with the selected model; write their predictions and ``metrics.json``."""
+def _selected_model(run_dir: Path, model_name: str, normalizer):
+    """The model a run kept, as ``(probabilities of features, parameters, backend)``."""
+    if model_name in BASELINE_NAMES:
+        from .baseline import load_svm_baseline
+
+        probabilities, parameters = load_svm_baseline(run_dir)
+        return probabilities, parameters, "scikit-learn"
     import keras
 
     register_custom_layers()
     best = keras.models.load_model(run_dir / "best.keras")
+
+    def probabilities(features):
+        return best.predict(normalizer(features)[..., None], batch_size=64, verbose=0)
+
+    return probabilities, int(best.count_params()), keras.backend.backend()
+
+
+def _evaluate(run_dir: Path, model_name: str, split: dict, features: dict, normalizer, results: dict) -> dict:
+    """Predict validation and test with the selected model; write their predictions and ``metrics.json``."""
+    probabilities_of, parameters, backend = _selected_model(run_dir, model_name, normalizer)
     selection = json.loads((run_dir / "selection.json").read_text())
     history = pd.read_csv(run_dir / "history.csv")
-    results = {**results, "backend": keras.backend.backend(), "device": describe_device(),
+    results = {**results, "backend": backend,
+               "device": describe_cpu() if model_name in BASELINE_NAMES else describe_device(),
                "epochs": int(len(history)), "best_epoch": selection["best_epoch"],
-               "train_seconds": round(selection["train_seconds"], 1), "parameters": int(best.count_params())}
+               "train_seconds": round(selection["train_seconds"], 1), "parameters": parameters}
     for name in ("validation", "test"):
         if len(split[name]) == 0:
             continue
-        probabilities = best.predict(normalizer(features[name])[..., None], batch_size=64, verbose=0)
+        probabilities = probabilities_of(features[name])
         table = predictions_table(split[name], probabilities)
         write_csv(run_dir / f"predictions_{name}.csv", table)
         results[name] = compute_metrics(table["emotion_id"], table["predicted_id"])

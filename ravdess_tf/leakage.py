@@ -1,0 +1,268 @@
+"""What inflates a RAVDESS score: one model under an honest evaluation and under the shortcuts public
+notebooks take, one step at a time.
+
+Each condition is a way of splitting the clips and of scaling the features (:data:`CONDITIONS`):
+
+``actor_cv``
+    Honest: six folds of four actors (:func:`ravdess_tf.splits.actor_folds`); no speaker is in two parts,
+    the scaler is fitted on training clips.
+``random``
+    The study's random 960/240/240 split, stratified by emotion: no clip is in two parts, but every actor
+    is in all three, so a model can score by knowing the voice.
+``random+scaled_on_all``
+    As ``random``, with the feature scaler fitted on all 1440 clips before the split (test clips'
+    statistics shape the training input).
+``augmented+random``
+    Every clip and its augmented copies (:data:`AUGMENTATIONS`: noise, pitch) are pooled first and the
+    pool is then split at random: a test clip's copies are in training, a near duplicate of the answer.
+``augmented+random+scaled_on_all``
+    Both shortcuts, as many public notebooks do them.
+
+The same model and recipe run under every condition (:func:`run_leakage`); only the split and the
+scaler change. Models are the networks of a preset (:func:`ravdess_tf.training.preset_config`) and
+``"svm"``, a classical baseline: an RBF support-vector machine on each log-mel band's mean and standard
+deviation over time, its C chosen on the validation part.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .atomic import save_array, write_csv
+from .audio import read_clip
+from .cache import cache_key, default_cache_dir
+from .evaluation import compute_metrics
+from .exceptions import ParameterError
+from .features import extract_features
+from .pipeline import Normalizer, fit_normalizer
+from .spectrogram import SpectrogramExtractor
+from .splits import NUM_FOLDS, SPLIT_NAMES, actor_folds, paper_split
+from .training.baseline import clip_statistics, fit_svm
+
+logger = logging.getLogger(__name__)
+
+CONDITIONS = ("actor_cv", "random", "random+scaled_on_all", "augmented+random", "augmented+random+scaled_on_all")
+#: The augmented copies made of every clip, as in widely copied RAVDESS notebooks: white noise of up to
+#: 3.5 % of the clip's peak, and the pitch raised by 0.7 semitone (librosa.effects.pitch_shift).
+AUGMENTATIONS = ("noise", "pitch")
+NOISE_PEAK_FRACTION = 0.035
+PITCH_SEMITONES = 0.7
+#: The columns of one result row.
+COLUMNS = ("model", "condition", "fold", "seed", "train_rows", "test_rows", "test_with_copy_in_train",
+           "accuracy", "f1_macro", "choice", "seconds")
+
+
+def augment_clip(audio: np.ndarray, augmentation: str, sr: int, rng: np.random.Generator) -> np.ndarray:
+    """One augmented copy of a clip.
+
+    Parameters
+    ----------
+    audio : numpy.ndarray
+        Mono samples, shape ``(samples,)``.
+    augmentation : {"noise", "pitch"}
+        ``"noise"`` adds Gaussian noise of standard deviation up to :data:`NOISE_PEAK_FRACTION` of the
+        peak; ``"pitch"`` shifts the pitch by :data:`PITCH_SEMITONES`.
+    sr : int
+        Sample rate in Hz.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    numpy.ndarray
+        float32, the same length as ``audio``.
+    """
+    audio = np.asarray(audio, np.float32)
+    if augmentation == "noise":
+        amplitude = NOISE_PEAK_FRACTION * rng.uniform() * float(np.abs(audio).max(initial=0.0))
+        return (audio + amplitude * rng.standard_normal(audio.shape)).astype(np.float32)
+    if augmentation == "pitch":
+        import librosa
+
+        return librosa.effects.pitch_shift(audio, sr=sr, n_steps=PITCH_SEMITONES).astype(np.float32)
+    raise ParameterError(f"Unknown augmentation {augmentation!r}; valid: {', '.join(AUGMENTATIONS)}")
+
+
+def augmented_features(metadata: pd.DataFrame, feature_config, *, seed: int = 0, cache_dir=None,
+                       progress: bool = True) -> np.ndarray:
+    """Features of every clip and of each of its :data:`AUGMENTATIONS`, cached.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(1 + len(AUGMENTATIONS), clips, n_features, frames)``: the originals first (from the
+        feature cache), then one block per augmentation, rows in ``metadata`` order.
+    """
+    from tqdm.auto import tqdm
+
+    if feature_config.kind == "whisper":
+        raise ParameterError("the leakage experiment runs on log-mel or MFCC features, not Whisper's")
+    original = extract_features(metadata, feature_config, cache_dir=cache_dir, progress=progress)
+    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    key = cache_key(list(metadata["path"]), feature_config)
+    path = cache_dir / f"augmented-{'+'.join(AUGMENTATIONS)}-seed{seed}-{key}.npy"
+    if path.is_file():
+        copies = np.load(path)
+    else:
+        extractor = SpectrogramExtractor(feature_config)
+        rng = np.random.default_rng(seed)
+        copies = np.empty((len(AUGMENTATIONS), *original.shape), np.float32)
+        for row, clip_path in enumerate(tqdm(metadata["path"], desc="Augmenting clips", disable=not progress)):
+            audio = read_clip(clip_path, feature_config)
+            for block, augmentation in enumerate(AUGMENTATIONS):
+                copies[block, row] = extractor(augment_clip(audio, augmentation, feature_config.sample_rate, rng))
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        save_array(path, copies)
+    return np.concatenate([original[None], copies])
+
+
+def pooled_rows(metadata: pd.DataFrame, copies: int) -> pd.DataFrame:
+    """The metadata repeated once per copy (0 = the original clip), with a ``copy`` and a ``source`` column
+    (the clip's row in ``metadata``); the index is ``copy * len(metadata) + source``."""
+    blocks = []
+    for copy in range(copies):
+        block = metadata.reset_index(drop=True).assign(copy=copy, source=np.arange(len(metadata)))
+        block.index = block["source"] + copy * len(metadata)
+        blocks.append(block)
+    return pd.concat(blocks)
+
+
+def condition_splits(metadata: pd.DataFrame, condition: str, seed: int = 0) -> list[dict[str, pd.DataFrame]]:
+    """The splits of one condition, over :func:`pooled_rows` (one split, or one per actor fold).
+
+    Each part's index picks rows of the pooled features (``copy * clips + source``).
+    """
+    if condition not in CONDITIONS:
+        raise ParameterError(f"Unknown condition {condition!r}; valid: {', '.join(CONDITIONS)}")
+    if condition == "actor_cv":
+        return actor_folds(pooled_rows(metadata, 1), NUM_FOLDS)
+    copies = 1 + len(AUGMENTATIONS) if condition.startswith("augmented") else 1
+    return [paper_split(pooled_rows(metadata, copies), seed=seed)]
+
+
+def copy_in_training(split: dict[str, pd.DataFrame]) -> float:
+    """Fraction of test rows of which another copy of the same clip is in training."""
+    return float(split["test"]["source"].isin(set(split["train"]["source"])).mean())
+
+
+def _fit_network(model_name: str, config, feature_config, x: dict, y: dict, normalizer: Normalizer, run_dir: Path):
+    """Train a network with the study's own loop (:func:`ravdess_tf.training.fit.fit_network`); resumable."""
+    import keras
+
+    from .models import register_custom_layers
+    from .training.fit import fit_network
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if not (run_dir / "selection.json").is_file() or not (run_dir / "best.keras").is_file() or \
+            (run_dir / "backup").exists():
+        fit_network(model_name, config, feature_config, x, y, normalizer, run_dir, callbacks=None, verbose=0)
+    register_custom_layers()
+    model = keras.models.load_model(run_dir / "best.keras")
+    history = pd.read_csv(run_dir / "history.csv")
+    best_epoch = int(history["val_macro_f1"].to_numpy().argmax()) + 1
+    return (lambda rows: model.predict(normalizer(rows)[..., None], batch_size=64, verbose=0).argmax(axis=1)), \
+        f"epoch {best_epoch}"
+
+
+def run_leakage(metadata: pd.DataFrame, models=("svm",), conditions=CONDITIONS, *, preset: str = "full",
+                seed: int = 0, out_dir, cache_dir=None, progress: bool = True) -> pd.DataFrame:
+    """Train and test every model under every condition; one row per (model, condition, fold).
+
+    Rows are appended to ``out_dir/leakage.csv`` as they finish and a second call skips them, so an
+    interrupted experiment resumes (networks also resume mid-training from ``out_dir/runs``).
+
+    Parameters
+    ----------
+    metadata : pandas.DataFrame
+        All 1440 clips (:func:`ravdess_tf.load_metadata`).
+    models : sequence of str
+        ``"svm"`` and/or network names of ``preset``.
+    conditions : sequence of str
+        A subset of :data:`CONDITIONS`.
+    preset : str
+        The recipe of the networks and the features of every model (the ``full`` preset's log-mel).
+    seed : int
+        Seed of the random splits, the augmentation and the training.
+    out_dir : path
+        Where ``leakage.csv`` and the networks' run folders go.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`COLUMNS`; ``test_with_copy_in_train`` is :func:`copy_in_training`.
+    """
+    from .training import preset_config
+
+    unknown = [c for c in conditions if c not in CONDITIONS]
+    if unknown:
+        raise ParameterError(f"Unknown condition {unknown[0]!r}; valid: {', '.join(CONDITIONS)}")
+    configs = {name: preset_config(preset, "transformer" if name == "svm" else name, seed=seed) for name in models}
+    feature_config = next(iter(configs.values())).feature_config()
+    if any(c.feature_config() != feature_config for c in configs.values()):
+        raise ParameterError(f"preset {preset!r} gives its models different features; the experiment needs one")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    table_path = out_dir / "leakage.csv"
+    rows = pd.read_csv(table_path) if table_path.is_file() else pd.DataFrame(columns=list(COLUMNS))
+    done = set(zip(rows["model"], rows["condition"], rows["fold"].astype(int), rows["seed"].astype(int)))
+
+    needs_copies = any(c.startswith("augmented") for c in conditions)
+    blocks = augmented_features(metadata, feature_config, seed=seed, cache_dir=cache_dir, progress=progress) \
+        if needs_copies else extract_features(metadata, feature_config, cache_dir=cache_dir, progress=progress)[None]
+    pooled = blocks.reshape(-1, *blocks.shape[2:])  # row copy * clips + source
+    for condition in conditions:
+        for fold, split in enumerate(condition_splits(metadata, condition, seed)):
+            for name in models:
+                if (name, condition, fold, seed) in done:
+                    continue
+                start = time.perf_counter()
+                x = {part: pooled[split[part].index.to_numpy()] for part in SPLIT_NAMES}
+                y = {part: split[part]["emotion_id"].to_numpy(np.int32) for part in SPLIT_NAMES}
+                scaled_on_all = condition.endswith("scaled_on_all")
+                used_rows = np.sort(np.concatenate([split[p].index.to_numpy() for p in SPLIT_NAMES]))
+                if name == "svm":
+                    stats = {part: clip_statistics(x[part]) for part in SPLIT_NAMES}
+                    scaler_rows = clip_statistics(pooled[used_rows]) if scaled_on_all else stats["train"]
+                    svm, history = fit_svm(stats, y, scaler_rows=scaler_rows, seed=seed)
+                    predicted = svm.predict(stats["test"])
+                    choice = f"C={history.loc[history.val_macro_f1.idxmax(), 'C']:g}"
+                else:
+                    normalizer = fit_normalizer(pooled[used_rows] if scaled_on_all else x["train"])
+                    run_dir = out_dir / "runs" / f"{name}-{condition}-fold{fold}-seed{seed}"
+                    predict, choice = _fit_network(name, configs[name], feature_config, x, y, normalizer, run_dir)
+                    predicted = predict(x["test"])
+                metrics = compute_metrics(y["test"], predicted)
+                row = {"model": name, "condition": condition, "fold": fold, "seed": seed,
+                       "train_rows": len(split["train"]), "test_rows": len(split["test"]),
+                       "test_with_copy_in_train": round(copy_in_training(split), 4),
+                       "accuracy": round(metrics["accuracy"], 4), "f1_macro": round(metrics["f1_macro"], 4),
+                       "choice": choice, "seconds": round(time.perf_counter() - start, 1)}
+                logger.info("%s %s fold %d: macro-F1 %.3f", name, condition, fold, metrics["f1_macro"])
+                rows = pd.concat([rows, pd.DataFrame([row])], ignore_index=True)
+                write_csv(table_path, rows)
+    return rows
+
+
+def leakage_summary(rows: pd.DataFrame) -> pd.DataFrame:
+    """Mean and standard deviation of test macro-F1 and accuracy per model and condition (over folds and
+    seeds), in the order of :data:`CONDITIONS`, with each condition's gain over ``actor_cv``."""
+    if rows.empty:
+        raise ParameterError("there are no leakage results to summarise")
+    summary = (rows.groupby(["model", "condition"], sort=False)
+               .agg(runs=("f1_macro", "size"), f1_macro=("f1_macro", "mean"), f1_sd=("f1_macro", "std"),
+                    accuracy=("accuracy", "mean"), test_with_copy_in_train=("test_with_copy_in_train", "mean"))
+               .reset_index())
+    summary["condition"] = pd.Categorical(summary["condition"], CONDITIONS, ordered=True)
+    summary = summary.sort_values(["model", "condition"]).reset_index(drop=True)
+    honest = summary[summary["condition"] == "actor_cv"].set_index("model")["f1_macro"]
+    summary["gain_over_actor_cv"] = summary["f1_macro"] - summary["model"].map(honest)
+    summary["condition"] = summary["condition"].astype(str)
+    return summary
+
+
+__all__ = ["AUGMENTATIONS", "CONDITIONS", "augment_clip", "augmented_features", "condition_splits",
+           "copy_in_training", "leakage_summary", "pooled_rows", "run_leakage"]
