@@ -331,8 +331,8 @@ def _add_study_command(commands) -> None:
         "study", help="train every model x protocol (resumable), then write tables and figures")
     study.add_argument("--preset", choices=tuple(PRESETS), default="quick", help=preset_help)
     study.add_argument("--models", nargs="+", choices=TRAINABLE_MODELS, default=None, metavar="MODEL",
-                       help=f"models to run (default: the preset's; quick and full: {', '.join(MODEL_NAMES)}; "
-                            "whisper: pooled)")
+                       help=f"models to run (default: the preset's; quick and full: {', '.join(MODEL_NAMES)} and the svm "
+                            "baseline; whisper: pooled)")
     study.add_argument("--protocols", nargs="+", choices=PROTOCOLS, default=["paper", "actor"],
                        metavar="PROTOCOL", help="protocols to run (default: paper actor)")
     study.add_argument("--folds", nargs="+", type=int, default=None, metavar="K",

@@ -230,8 +230,8 @@ def _selected_model(run_dir: Path, model_name: str, normalizer):
     if model_name in BASELINE_NAMES:
         from .baseline import load_svm_baseline
 
-        probabilities, parameters = load_svm_baseline(run_dir)
-        return probabilities, parameters, "scikit-learn"
+        decisions, parameters = load_svm_baseline(run_dir)
+        return decisions, parameters, "scikit-learn"
     import keras
 
     register_custom_layers()
