@@ -243,8 +243,11 @@ def describe_machines(metrics: pd.DataFrame) -> str:
     Runs of one study may come from several machines (a CPU for some, a GPU
     for others); naming only one would misstate where the rest were measured.
     """
+    def trained_by(backend: str) -> str:  # the SVM baseline's runs are scikit-learn's, not a Keras backend's
+        return "scikit-learn" if backend == "scikit-learn" else f"Keras backend `{backend}`"
+
     return "; ".join(
-        f"{device} with Keras backend `{backend}` ({len(runs)} runs, {runs['train_seconds'].sum() / 3600:.2f} h)"
+        f"{device} with {trained_by(backend)} ({len(runs)} runs, {runs['train_seconds'].sum() / 3600:.2f} h)"
         for (device, backend), runs in metrics.groupby(["device", "backend"], sort=False))
 
 

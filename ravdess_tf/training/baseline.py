@@ -121,5 +121,3 @@ def load_svm_baseline(run_dir):
         return np.eye(len(EMOTIONS), dtype=np.float32)[model.predict(clip_statistics(features))]
 
     return decisions, parameters
-
-    return probabilities, parameters
