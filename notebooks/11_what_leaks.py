@@ -109,9 +109,10 @@ for name, samples in versions.items():
 # %% [markdown]
 # ## The committed experiment
 #
-# `python scripts/leakage.py --models svm transformer --out results/leakage`: the log-mel transformer
-# of the `full` preset (the study's network, this project's recipe) and a classical SVM on each band's
-# mean and standard deviation, under every condition. Actor folds are averaged over six folds.
+# `python scripts/leakage.py --models svm transformer --out results/leakage --runs-dir runs/leakage`:
+# the log-mel transformer of the `full` preset (the study's network, this project's recipe) and the
+# classical SVM baseline (an RBF SVM on each band's mean and standard deviation), under every
+# condition. Actor folds are averaged over six folds.
 
 # %%
 committed = pd.read_csv(Path(RESULTS_DIR) / "leakage.csv")

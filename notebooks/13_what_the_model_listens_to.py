@@ -30,7 +30,8 @@
 # how well it does on new speakers.
 
 # %%
-# In Colab: fetch the repository (its committed results) and install it. Elsewhere nothing happens.
+# In Colab: fetch the repository (its committed results) and install it with the Whisper extra.
+# Elsewhere nothing happens.
 import os
 import subprocess
 import sys
@@ -38,7 +39,7 @@ import sys
 if "google.colab" in sys.modules and not os.path.isdir("/content/ravdess-tf"):
     subprocess.run(["git", "clone", "-q", "--depth", "1", "https://github.com/ravdess-tf/ravdess-tf",
                     "/content/ravdess-tf"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "/content/ravdess-tf"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "/content/ravdess-tf[whisper]"], check=True)
     os.chdir("/content/ravdess-tf/notebooks")
 
 # %% tags=["parameters"]

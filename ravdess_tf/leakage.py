@@ -169,11 +169,11 @@ def _fit_network(model_name: str, config, feature_config, x: dict, y: dict, norm
 
 
 def run_leakage(metadata: pd.DataFrame, models=("svm",), conditions=CONDITIONS, *, preset: str = "full",
-                seed: int = 0, out_dir, cache_dir=None, progress: bool = True) -> pd.DataFrame:
+                seed: int = 0, out_dir, runs_dir=None, cache_dir=None, progress: bool = True) -> pd.DataFrame:
     """Train and test every model under every condition; one row per (model, condition, fold).
 
     Rows are appended to ``out_dir/leakage.csv`` as they finish and a second call skips them, so an
-    interrupted experiment resumes (networks also resume mid-training from ``out_dir/runs``).
+    interrupted experiment resumes (networks also resume mid-training from their run folders).
 
     Parameters
     ----------
@@ -188,7 +188,10 @@ def run_leakage(metadata: pd.DataFrame, models=("svm",), conditions=CONDITIONS, 
     seed : int
         Seed of the random splits, the augmentation and the training.
     out_dir : path
-        Where ``leakage.csv`` and the networks' run folders go.
+        Where ``leakage.csv`` goes.
+    runs_dir : path or None
+        Where the networks' run folders go (their models are large: keep them out of a results
+        folder); ``None`` means ``out_dir/runs``.
 
     Returns
     -------
@@ -205,6 +208,7 @@ def run_leakage(metadata: pd.DataFrame, models=("svm",), conditions=CONDITIONS, 
     if any(c.feature_config() != feature_config for c in configs.values()):
         raise ParameterError(f"preset {preset!r} gives its models different features; the experiment needs one")
     out_dir = Path(out_dir)
+    runs_dir = Path(runs_dir) if runs_dir is not None else out_dir / "runs"
     out_dir.mkdir(parents=True, exist_ok=True)
     table_path = out_dir / "leakage.csv"
     rows = pd.read_csv(table_path) if table_path.is_file() else pd.DataFrame(columns=list(COLUMNS))
@@ -232,7 +236,7 @@ def run_leakage(metadata: pd.DataFrame, models=("svm",), conditions=CONDITIONS, 
                     choice = f"C={history.loc[history.val_macro_f1.idxmax(), 'C']:g}"
                 else:
                     normalizer = fit_normalizer(pooled[used_rows] if scaled_on_all else x["train"])
-                    run_dir = out_dir / "runs" / f"{name}-{condition}-fold{fold}-seed{seed}"
+                    run_dir = runs_dir / f"{name}-{condition}-fold{fold}-seed{seed}"
                     predict, choice = _fit_network(name, configs[name], feature_config, x, y, normalizer, run_dir)
                     predicted = predict(x["test"])
                 metrics = compute_metrics(y["test"], predicted)

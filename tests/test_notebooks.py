@@ -74,8 +74,17 @@ def test_notebook_runs(source, real_metadata, tmp_path, monkeypatch):
     book.cells.insert(_parameters_index(book) + 1, nbformat.v4.new_code_cell(
         f'PRESET = "quick"\nEPOCHS = 1\nDATA_DIR = {os.environ["RAVDESS_ROOT"]!r}\n'
         f'RUNS_DIR = {str(tmp_path / "runs")!r}'))
+    before = _repository_files()
     NotebookClient(book, timeout=900, kernel_name="python3",
                    resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    assert _repository_files() == before, "the notebook wrote into the repository"
+
+
+def _repository_files() -> dict[str, int]:
+    """Every file under notebooks/ and results/ with its modification time (caches aside)."""
+    return {str(path): path.stat().st_mtime_ns for folder in (NOTEBOOKS, NOTEBOOKS.parent / "results")
+            for path in folder.rglob("*") if path.is_file() and "__pycache__" not in path.parts
+            and ".ipynb_checkpoints" not in path.parts and "runs" not in path.parts}
 
 
 def test_comparison_notebook_groups_runs_as_the_library_does(tmp_path):
