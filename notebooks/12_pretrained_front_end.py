@@ -108,7 +108,8 @@ layers[["lever", "refit_on_validation", "validation_f1_macro", "test_f1_macro", 
 
 # %%
 split = rt.make_split(metadata, "actor_cv", fold=FOLD)
-print("test actors", sorted(split["test"].actor.unique()), "validation actors", sorted(split["validation"].actor.unique()))
+print("test actors", sorted(map(int, split["test"].actor.unique())),
+      "validation actors", sorted(map(int, split["validation"].actor.unique())))
 plain = train("pooled", split, preset_config("whisper", "pooled", seed=SEED),
               run_dir=f"{RUNS_DIR}/whisper/pooled-actor_cv-fold{FOLD}", overwrite=True, verbose=0)
 print(f"test macro-F1 {plain['test']['f1_macro']:.3f}, accuracy {plain['test']['accuracy']:.3f}")

@@ -13,6 +13,8 @@ are left out of the saved notebook; the source and the saved notebook stay a jup
 from __future__ import annotations
 
 import argparse
+import base64
+import io
 import os
 import sys
 import time
@@ -48,13 +50,41 @@ def select(names: list[str]) -> list[Path]:
     return chosen
 
 
+#: Bytes above which a figure is stored with a 256-colour palette: plots lose nothing visible, and a
+#: spectrogram grid shrinks several times over (the repository keeps every executed notebook).
+PALETTE_ABOVE = 150_000
+
+
+def smaller_png(encoded: str) -> str:
+    """A base64 PNG re-encoded with a 256-colour palette when that is smaller."""
+    from PIL import Image
+
+    original = base64.b64decode(encoded)
+    if len(original) <= PALETTE_ABOVE:
+        return encoded
+    buffer = io.BytesIO()
+    Image.open(io.BytesIO(original)).convert("RGB").quantize(256, method=Image.Quantize.FASTOCTREE).save(
+        buffer, format="PNG", optimize=True)
+    return base64.b64encode(buffer.getvalue()).decode("ascii") if buffer.tell() < len(original) else encoded
+
+
+#: A live widget (a progress bar in Jupyter): it shows as a placeholder in a saved notebook.
+WIDGET = "application/vnd.jupyter.widget-view+json"
+
+
 def readable_outputs(book: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Keep what a reader needs: no stderr streams (progress bars, library warnings), no timing metadata."""
+    """Keep what a reader needs: no stderr streams or widgets (progress bars, library warnings), no
+    timing metadata, figures no larger than they need to be."""
     for cell in book.cells:
         if cell.cell_type != "code":
             continue
-        cell.outputs = [out for out in cell.outputs if not (out.output_type == "stream" and out.name == "stderr")]
+        cell.outputs = [out for out in cell.outputs if not (out.output_type == "stream" and out.name == "stderr")
+                        and WIDGET not in out.get("data", {})]
+        for out in cell.outputs:
+            if "image/png" in out.get("data", {}):
+                out.data["image/png"] = smaller_png(out.data["image/png"])
         cell.metadata.pop("execution", None)
+    book.metadata.pop("widgets", None)  # the state of the progress widgets removed above
     return book
 
 
