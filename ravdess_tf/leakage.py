@@ -211,8 +211,8 @@ def run_leakage(metadata: pd.DataFrame, models=("svm",), conditions=CONDITIONS, 
     runs_dir = Path(runs_dir) if runs_dir is not None else out_dir / "runs"
     out_dir.mkdir(parents=True, exist_ok=True)
     table_path = out_dir / "leakage.csv"
-    rows = pd.read_csv(table_path) if table_path.is_file() else pd.DataFrame(columns=list(COLUMNS))
-    done = set(zip(rows["model"], rows["condition"], rows["fold"].astype(int), rows["seed"].astype(int)))
+    records = pd.read_csv(table_path).to_dict("records") if table_path.is_file() else []
+    done = {(r["model"], r["condition"], int(r["fold"]), int(r["seed"])) for r in records}
 
     needs_copies = any(c.startswith("augmented") for c in conditions)
     blocks = augmented_features(metadata, feature_config, seed=seed, cache_dir=cache_dir, progress=progress) \
@@ -246,9 +246,9 @@ def run_leakage(metadata: pd.DataFrame, models=("svm",), conditions=CONDITIONS, 
                        "accuracy": round(metrics["accuracy"], 4), "f1_macro": round(metrics["f1_macro"], 4),
                        "choice": choice, "seconds": round(time.perf_counter() - start, 1)}
                 logger.info("%s %s fold %d: macro-F1 %.3f", name, condition, fold, metrics["f1_macro"])
-                rows = pd.concat([rows, pd.DataFrame([row])], ignore_index=True)
-                write_csv(table_path, rows)
-    return rows
+                records.append(row)
+                write_csv(table_path, pd.DataFrame(records, columns=list(COLUMNS)))
+    return pd.DataFrame(records, columns=list(COLUMNS))
 
 
 def leakage_summary(rows: pd.DataFrame) -> pd.DataFrame:
