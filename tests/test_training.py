@@ -221,6 +221,7 @@ def test_the_svm_baseline_needs_validation_clips(split, tmp_path):
     with pytest.raises(ParameterError, match="chooses its C on validation"):
         train("svm", final, preset_config("quick", "svm", features=TINY["features"]), run_dir=tmp_path / "svm",
               cache_dir=tmp_path / "cache", verbose=0)
+    assert not (tmp_path / "svm").exists()  # refused at the door
 
 
 def test_predict_refuses_an_svm_run_by_name(split, tmp_path):

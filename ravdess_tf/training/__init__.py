@@ -124,7 +124,8 @@ def train(
     Parameters
     ----------
     model_name : str
-        One of :data:`ravdess_tf.MODEL_NAMES`, or a head of :data:`ravdess_tf.models.HEAD_NAMES`.
+        One of :data:`ravdess_tf.MODEL_NAMES`, a head of :data:`ravdess_tf.models.HEAD_NAMES`, or the
+        classical baseline ``"svm"`` (:mod:`ravdess_tf.training.baseline`).
     split : dict
         ``{"train": df, "validation": df, "test": df}`` from :func:`ravdess_tf.make_split`.
         For a final model on all the data, validation and test may be empty:
@@ -178,9 +179,6 @@ def train(
     fitted = selection_path.is_file() and json.loads(selection_path.read_text()).get("finished", False)
     if not fitted:  # else: killed after training, before metrics.json; only the evaluation is left
         if model_name in BASELINE_NAMES:
-            if not len(labels["validation"]):
-                raise ParameterError(f"the {model_name!r} baseline chooses its C on validation clips; this split "
-                                     "has none")
             from .baseline import fit_svm_baseline
 
             fit_svm_baseline(config, features, labels, run_dir, verbose)
@@ -207,6 +205,9 @@ def _prepare_run_folder(model_name: str, split: dict, config: TrainConfig, run_d
     if missing or len(split.get("train", ())) == 0:
         raise ParameterError(
             f"split needs the parts train (not empty), validation and test; missing: {missing or ['train']}")
+    if model_name in BASELINE_NAMES and len(split["validation"]) == 0:
+        raise ParameterError(f"the {model_name!r} baseline chooses its C on validation clips; this split has none "
+                             "(a final model on all actors is for the networks and heads)")
     if config.initial_weights is not None:
         if config.optimizer == "lbfgs":
             raise ParameterError("initial_weights applies to gradient training; optimizer='lbfgs' fits the linear "
