@@ -61,7 +61,7 @@ from ravdess_tf.spectrogram import SpectrogramExtractor
 
 metadata = rt.load_or_download(DATA_DIR)
 clips = bundled_model_clips(metadata)   # actors 21-24, every third file: 80 clips
-babble_from = metadata[metadata.actor <= 4]
+babble_from = metadata[~metadata.actor.isin(set(clips.actor))]   # other speakers, as `ravdess-tf robustness`
 print(len(clips), "clips;", len(CONDITIONS), "conditions:", ", ".join(c.name for c in CONDITIONS))
 
 # %% [markdown]
