@@ -215,6 +215,7 @@ def choose_runtime(run_dir: str | os.PathLike, runtime: str = "auto") -> str:
     """
     if runtime not in ("auto", "numpy", "keras"):
         raise ParameterError(f"runtime must be 'auto', 'numpy' or 'keras', got {runtime!r}")
+    # training.baseline.SVM_FILE, named here rather than imported: predict's cold start stays light
     if (Path(run_dir) / "svm.joblib").is_file():
         raise ParameterError(
             f"{str(run_dir)!r} is a run of the SVM baseline: it stands in the study's tables and has no Keras model "
