@@ -54,7 +54,7 @@ from ravdess_tf.features import FeatureConfig
 from ravdess_tf.spectrogram import SpectrogramExtractor
 
 metadata = rt.load_or_download(DATA_DIR)
-metadata.head()
+metadata.drop(columns="path").head()  # one row per clip; its "path" column, left out here, is where your copy is
 
 # %% [markdown]
 # ## How many clips of each kind
