@@ -26,6 +26,7 @@ deviation over time, its C chosen on the validation part.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from pathlib import Path
@@ -131,13 +132,18 @@ def pooled_rows(metadata: pd.DataFrame, copies: int) -> pd.DataFrame:
     return pd.concat(blocks)
 
 
+def _check_conditions(conditions) -> None:
+    unknown = [c for c in conditions if c not in CONDITIONS]
+    if unknown:
+        raise ParameterError(f"Unknown condition {unknown[0]!r}; valid: {', '.join(CONDITIONS)}")
+
+
 def condition_splits(metadata: pd.DataFrame, condition: str, seed: int = 0) -> list[dict[str, pd.DataFrame]]:
     """The splits of one condition, over :func:`pooled_rows` (one split, or one per actor fold).
 
     Each part's index picks rows of the pooled features (``copy * clips + source``).
     """
-    if condition not in CONDITIONS:
-        raise ParameterError(f"Unknown condition {condition!r}; valid: {', '.join(CONDITIONS)}")
+    _check_conditions([condition])
     if condition == "actor_cv":
         return actor_folds(pooled_rows(metadata, 1), NUM_FOLDS)
     copies = 1 + len(AUGMENTATIONS) if condition.startswith("augmented") else 1
@@ -150,22 +156,17 @@ def copy_in_training(split: dict[str, pd.DataFrame]) -> float:
 
 
 def _fit_network(model_name: str, config, feature_config, x: dict, y: dict, normalizer: Normalizer, run_dir: Path):
-    """Train a network with the study's own loop (:func:`ravdess_tf.training.fit.fit_network`); resumable."""
-    import keras
-
-    from .models import register_custom_layers
+    """Train a network with the study's own loop (:func:`ravdess_tf.training.fit.fit_network`), resumable,
+    and return the function of features its kept model gives probabilities with, and the epoch kept."""
+    from .training import selected_model
     from .training.fit import fit_network
 
     run_dir.mkdir(parents=True, exist_ok=True)
     if not (run_dir / "selection.json").is_file() or not (run_dir / "best.keras").is_file() or \
             (run_dir / "backup").exists():
         fit_network(model_name, config, feature_config, x, y, normalizer, run_dir, callbacks=None, verbose=0)
-    register_custom_layers()
-    model = keras.models.load_model(run_dir / "best.keras")
-    history = pd.read_csv(run_dir / "history.csv")
-    best_epoch = int(history["val_macro_f1"].to_numpy().argmax()) + 1
-    return (lambda rows: model.predict(normalizer(rows)[..., None], batch_size=64, verbose=0).argmax(axis=1)), \
-        f"epoch {best_epoch}"
+    probabilities, _, _ = selected_model(run_dir, model_name, normalizer)
+    return probabilities, f"epoch {json.loads((run_dir / 'selection.json').read_text())['best_epoch']}"
 
 
 def run_leakage(metadata: pd.DataFrame, models=("svm",), conditions=CONDITIONS, *, preset: str = "full",
@@ -200,9 +201,7 @@ def run_leakage(metadata: pd.DataFrame, models=("svm",), conditions=CONDITIONS, 
     """
     from .training import preset_config
 
-    unknown = [c for c in conditions if c not in CONDITIONS]
-    if unknown:
-        raise ParameterError(f"Unknown condition {unknown[0]!r}; valid: {', '.join(CONDITIONS)}")
+    _check_conditions(conditions)  # at the door, before any features are made
     configs = {name: preset_config(preset, "transformer" if name == "svm" else name, seed=seed) for name in models}
     feature_config = next(iter(configs.values())).feature_config()
     if any(c.feature_config() != feature_config for c in configs.values()):
@@ -237,8 +236,9 @@ def run_leakage(metadata: pd.DataFrame, models=("svm",), conditions=CONDITIONS, 
                 else:
                     normalizer = fit_normalizer(pooled[used_rows] if scaled_on_all else x["train"])
                     run_dir = runs_dir / f"{name}-{condition}-fold{fold}-seed{seed}"
-                    predict, choice = _fit_network(name, configs[name], feature_config, x, y, normalizer, run_dir)
-                    predicted = predict(x["test"])
+                    probabilities, choice = _fit_network(name, configs[name], feature_config, x, y, normalizer,
+                                                         run_dir)
+                    predicted = probabilities(x["test"]).argmax(axis=1)
                 metrics = compute_metrics(y["test"], predicted)
                 row = {"model": name, "condition": condition, "fold": fold, "seed": seed,
                        "train_rows": len(split["train"]), "test_rows": len(split["test"]),

@@ -22,7 +22,7 @@ import pandas as pd
 from .atomic import write_csv, write_text
 from .evaluation import to_markdown
 from .exceptions import ParameterError
-from .models import MODEL_NAMES, TRAINABLE_MODELS
+from .models import MODEL_NAMES, check_trainable
 from .results import run_file_name
 from .splits import FOLD_PROTOCOLS, NUM_FOLDS, PROTOCOLS, fold_label, make_split
 from .training import PRESETS, apply_overrides, preset_config, train
@@ -34,8 +34,7 @@ def planned_runs(models, protocols, folds=None) -> list[tuple[str, str, int | No
     """(model, protocol, fold) of every run, protocols outermost so that each
     protocol's table fills up model by model."""
     for model in models:
-        if model not in TRAINABLE_MODELS:
-            raise ParameterError(f"Unknown model {model!r}; valid names: {', '.join(TRAINABLE_MODELS)}")
+        check_trainable(model)
     for protocol in protocols:
         if protocol not in PROTOCOLS:
             raise ParameterError(f"Unknown protocol {protocol!r}; protocols: {', '.join(PROTOCOLS)}")

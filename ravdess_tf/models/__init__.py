@@ -35,6 +35,12 @@ TRAINABLE_MODELS = ALL_MODELS + BASELINE_NAMES
 _ALL_MODULES = {**_BUILDER_MODULES, **_HEAD_MODULES}
 
 
+def check_trainable(name: str) -> None:
+    """Raise :class:`ParameterError` naming the valid models unless a run can train ``name``."""
+    if name not in TRAINABLE_MODELS:
+        raise ParameterError(f"Unknown model {name!r}; valid names: {', '.join(TRAINABLE_MODELS)}")
+
+
 #: Modules that define custom Keras layers; they must be imported before a saved model loads.
 _CUSTOM_LAYER_MODULES = ("applications", "transformer", "pooled")
 

@@ -37,7 +37,7 @@ from ..data import EMOTIONS
 from ..evaluation import compute_metrics
 from ..exceptions import ParameterError
 from ..features import FeatureConfig, extract_features
-from ..models import BASELINE_NAMES, TRAINABLE_MODELS, register_custom_layers
+from ..models import BASELINE_NAMES, check_trainable, register_custom_layers
 from ..pipeline import fit_normalizer, normalize_per_speaker
 from ..splits import SPLIT_NAMES
 from .config import OPTIMIZERS, PRECISIONS, TrainConfig  # noqa: F401
@@ -199,8 +199,7 @@ def train(
 
 def _prepare_run_folder(model_name: str, split: dict, config: TrainConfig, run_dir, overwrite: bool) -> Path:
     """Check the arguments and make the run folder (emptied of a finished run's files with ``overwrite``)."""
-    if model_name not in TRAINABLE_MODELS:
-        raise ParameterError(f"Unknown model {model_name!r}; valid names: {', '.join(TRAINABLE_MODELS)}")
+    check_trainable(model_name)
     missing = [name for name in SPLIT_NAMES if name not in split]
     if missing or len(split.get("train", ())) == 0:
         raise ParameterError(
@@ -226,8 +225,9 @@ def _prepare_run_folder(model_name: str, split: dict, config: TrainConfig, run_d
     return run_dir
 
 
-def _selected_model(run_dir: Path, model_name: str, normalizer):
-    """The model a run kept, as ``(probabilities of features, parameters, backend)``."""
+def selected_model(run_dir: Path, model_name: str, normalizer):
+    """The model a run kept, as ``(probabilities of features, parameters, backend)``: a function of raw
+    features ``(clips, n_features, frames)`` (``normalizer`` is applied here), its size, what ran it."""
     if model_name in BASELINE_NAMES:
         from .baseline import load_svm_baseline
 
@@ -246,7 +246,7 @@ def _selected_model(run_dir: Path, model_name: str, normalizer):
 
 def _evaluate(run_dir: Path, model_name: str, split: dict, features: dict, normalizer, results: dict) -> dict:
     """Predict validation and test with the selected model; write their predictions and ``metrics.json``."""
-    probabilities_of, parameters, backend = _selected_model(run_dir, model_name, normalizer)
+    probabilities_of, parameters, backend = selected_model(run_dir, model_name, normalizer)
     selection = json.loads((run_dir / "selection.json").read_text())
     history = pd.read_csv(run_dir / "history.csv")
     results = {**results, "backend": backend,
