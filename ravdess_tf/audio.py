@@ -19,14 +19,14 @@ from .exceptions import AudioError
 DEFAULT_LEVEL_DBFS = -25.0
 
 
-def _read_mono(path, sr: int, num_samples: int | None = None) -> np.ndarray:
-    """Decode a clip (or only its centred ``num_samples`` at ``sr``), downmix, resample."""
+def _read_mono(path, sr: int, num_samples: int | None = None, position: float = 0.5) -> np.ndarray:
+    """Decode a clip (or only the ``num_samples`` at ``sr`` that :func:`fix_length` keeps), downmix, resample."""
     try:
         with soundfile.SoundFile(path) as stream:
             native_sr = stream.samplerate
             start, frames = 0, -1
             if num_samples is not None:
-                start, frames = _centred_window(stream.frames, native_sr, sr, num_samples)
+                start, frames = _window(stream.frames, native_sr, sr, num_samples, position)
                 stream.seek(start)
             # libsndfile's int-to-float conversion is slow; NumPy's is 2.5x faster
             # and gives the same values (int16 / 32768).
@@ -49,7 +49,7 @@ def _read_mono(path, sr: int, num_samples: int | None = None) -> np.ndarray:
         if frames != -1:  # a window was decoded: drop its leading margin
             margin = _margin_samples(sr)
             mono = mono[margin:margin + num_samples]
-        mono = fix_length(mono, num_samples)
+        mono = fix_length(mono, num_samples, position)
     return mono
 
 
@@ -86,32 +86,38 @@ def _margin_samples(sr: int) -> int:
     return int(_RESAMPLE_MARGIN * sr)
 
 
-def _centred_window(native_frames: int, native_sr: int, sr: int, num_samples: int) -> tuple[int, int]:
-    """First native frame and frame count to decode for the centred window, or (0, -1) for all."""
+def _window(native_frames: int, native_sr: int, sr: int, num_samples: int, position: float) -> tuple[int, int]:
+    """First native frame and frame count to decode for :func:`fix_length`'s window, or (0, -1) for all
+    (a short clip, or a window too near an end to leave room for the margins)."""
     ratio = native_sr / sr
     length = int(np.floor(native_frames / ratio + 0.5))  # what soxr makes of the whole clip
     margin = _margin_samples(sr)
-    if length <= num_samples + 2 * margin:
+    first = int(position * (length - num_samples)) - margin  # fix_length's crop, less the margin
+    if length <= num_samples + 2 * margin or first < 0 or first + num_samples + 2 * margin > length:
         return 0, -1
-    first = (length - num_samples) // 2 - margin  # fix_length's crop, less the margin
     return int(round(first * ratio)), int(round((num_samples + 2 * margin) * ratio))
 
 
-def load_centred(path: str | os.PathLike, sr: int, num_samples: int) -> np.ndarray:
-    """The centred ``num_samples`` of a clip at ``sr`` Hz, decoding only that part.
+def load_centred(path: str | os.PathLike, sr: int, num_samples: int, position: float = 0.5) -> np.ndarray:
+    """The centred ``num_samples`` of a clip at ``sr`` Hz (or those at ``position``), decoding only that part.
 
     Equal (to resampler precision) to ``fix_length(load_audio(path, sr),
-    num_samples)``, but it decodes and resamples about 3 s of a 3.7 s clip
+    num_samples, position)``, but it decodes and resamples about 3 s of a 3.7 s clip
     instead of all of it: decoding is the largest cost of feature extraction.
     """
-    return _read_mono(path, sr, num_samples)
+    return _read_mono(path, sr, num_samples, position)
 
 
-def fix_length(audio: np.ndarray, num_samples: int) -> np.ndarray:
-    """Centre-crop or zero-pad ``audio`` (samples,) to exactly ``num_samples``."""
+def fix_length(audio: np.ndarray, num_samples: int, position: float = 0.5) -> np.ndarray:
+    """Crop or zero-pad ``audio`` (samples,) to exactly ``num_samples``.
+
+    ``position`` says where the window sits in a longer clip, as a fraction of the samples left
+    over: 0 keeps the start, 0.5 (the default) the centre, 1 the end. A shorter clip is padded
+    equally on both sides.
+    """
     excess = len(audio) - num_samples
     if excess >= 0:
-        start = excess // 2
+        start = int(position * excess)
         return audio[start:start + num_samples]
     before = -excess // 2
     return np.pad(audio, (before, -excess - before))
@@ -203,9 +209,9 @@ def normalize_level(audio: np.ndarray, sr: int, target_dbfs: float = DEFAULT_LEV
 
 def prepare_clip(audio: np.ndarray, config) -> np.ndarray:
     """What every front-end is given: ``audio`` (mono at ``sample_rate``) trimmed if asked,
-    centred to ``duration`` and brought to ``level_dbfs``.
+    cropped to ``duration`` (centred, or at ``crop_position``) and brought to ``level_dbfs``.
 
-    The level is measured on the centred window, the part the model sees.
+    The level is measured on the window, the part the model sees.
 
     Returns
     -------
@@ -216,7 +222,7 @@ def prepare_clip(audio: np.ndarray, config) -> np.ndarray:
         import librosa
 
         audio, _ = librosa.effects.trim(audio, top_db=config.trim_top_db)
-    audio = fix_length(np.asarray(audio, np.float32), config.num_samples)
+    audio = fix_length(np.asarray(audio, np.float32), config.num_samples, config.crop_position)
     if config.level_dbfs is not None:
         audio = normalize_level(audio, config.sample_rate, config.level_dbfs)
     return audio
@@ -235,7 +241,7 @@ def load_clip(path: str | os.PathLike, config) -> np.ndarray:
 
 def read_clip(path: str | os.PathLike, config) -> np.ndarray:
     """The samples ``config`` reads of a file before :func:`prepare_clip`: the whole file when it trims
-    silence (silence is found on the whole clip), else only its centred window (:func:`load_centred`)."""
+    silence (silence is found on the whole clip), else only its window (:func:`load_centred`)."""
     if config.trim_silence:
         return load_audio(path, config.sample_rate)
-    return load_centred(path, config.sample_rate, config.num_samples)
+    return load_centred(path, config.sample_rate, config.num_samples, config.crop_position)

@@ -32,6 +32,8 @@ from .whisper import WHISPER_MODELS, WhisperFrontEnd, encoder_frames, whisper_wi
 FEATURE_KINDS = ("logmel", "mfcc", "whisper")
 #: FeatureConfig fields that only ``kind="whisper"`` reads.
 WHISPER_FIELDS = ("whisper_model", "layer", "pad_to_30s")
+#: A centred window: what every feature cache made before ``crop_position`` existed holds.
+DEFAULT_CROP_POSITION = 0.5
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,10 @@ class FeatureConfig:
     #: ends; a centred 3 s window keeps the statement and gives one fixed shape.
     #: Shorter clips are zero-padded on both sides.
     duration: float = 3.0
+    #: Where the window sits in a longer clip, as a fraction of the samples left over:
+    #: 0 its start, 0.5 its centre, 1 its end. Training on several positions
+    #: (``TrainConfig.train_crops``) is a lever of results/whisper.md.
+    crop_position: float = DEFAULT_CROP_POSITION
     #: Cut leading and trailing silence before cropping (librosa.effects.trim).
     trim_silence: bool = False
     #: dB below the clip's peak that counts as silence when ``trim_silence``.
@@ -111,6 +117,9 @@ class FeatureConfig:
             raise ParameterError(
                 f"FeatureConfig needs 0 <= fmin < fmax <= sample_rate / 2 = {nyquist} Hz, "
                 f"got fmin={self.fmin!r}, fmax={self.fmax!r}")
+        if not (isinstance(self.crop_position, (int, float)) and 0 <= self.crop_position <= 1):
+            raise ParameterError(f"FeatureConfig.crop_position must be a number in [0, 1] (0 the start of a clip, "
+                                 f"0.5 its centre, 1 its end), got {self.crop_position!r}")
         if self.level_dbfs is not None and not -80 <= self.level_dbfs <= 0:
             raise ParameterError(f"FeatureConfig.level_dbfs must be None or in [-80, 0] dBFS, got {self.level_dbfs!r}")
         if self.kind == "mfcc" and self.n_mfcc > self.n_mels:
@@ -134,9 +143,12 @@ class FeatureConfig:
     def tag(self) -> str:
         """A short name of the front-end for tables: ``logmel80+level``, ``mfcc40+level``,
         ``whisper-base-L2+3+4+level-20``: ``+level`` for clips brought to the default
-        -25 dBFS, ``+levelN`` for another level N, nothing for clips at their recorded level."""
+        -25 dBFS, ``+levelN`` for another level N, nothing for clips at their recorded level;
+        ``+cropP`` for a window at position P rather than centred."""
         level = ("" if self.level_dbfs is None else "+level" if self.level_dbfs == DEFAULT_LEVEL_DBFS
                  else f"+level{self.level_dbfs:g}")
+        if self.crop_position != DEFAULT_CROP_POSITION:
+            level += f"+crop{self.crop_position:g}"
         if self.kind == "logmel":
             return f"logmel{self.n_mels}{level}"
         if self.kind == "mfcc":
@@ -172,12 +184,14 @@ class FeatureConfig:
 
     def key_fields(self) -> dict:
         """What names this configuration's cache files (:func:`ravdess_tf.cache.cache_key`): :meth:`to_dict`
-        less the Whisper fields when ``kind`` is not ``"whisper"``, so that log-mel caches made before
-        Whisper existed stay valid."""
+        less the Whisper fields when ``kind`` is not ``"whisper"`` and less a centred ``crop_position``,
+        so that caches made before those fields existed stay valid."""
         values = self.to_dict()
         if self.kind != "whisper":
             for name in WHISPER_FIELDS:
                 values.pop(name)
+        if values["crop_position"] == DEFAULT_CROP_POSITION:
+            values.pop("crop_position")
         return values
 
     def to_dict(self) -> dict:

@@ -34,91 +34,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .atomic import save_array, write_csv
-from .audio import read_clip
-from .cache import cache_key, default_cache_dir
+from .atomic import write_csv
+from .augmentation import AUGMENTATIONS, augment_clip, augmented_features
 from .evaluation import compute_metrics
 from .exceptions import ParameterError
 from .features import extract_features
 from .pipeline import Normalizer, fit_normalizer
-from .spectrogram import SpectrogramExtractor
 from .splits import NUM_FOLDS, SPLIT_NAMES, actor_folds, paper_split
 from .training.baseline import clip_statistics, fit_svm
 
 logger = logging.getLogger(__name__)
 
 CONDITIONS = ("actor_cv", "random", "random+scaled_on_all", "augmented+random", "augmented+random+scaled_on_all")
-#: The augmented copies made of every clip, as in widely copied RAVDESS notebooks: white noise of up to
-#: 3.5 % of the clip's peak, and the pitch raised by 0.7 semitone (librosa.effects.pitch_shift).
-AUGMENTATIONS = ("noise", "pitch")
-NOISE_PEAK_FRACTION = 0.035
-PITCH_SEMITONES = 0.7
 #: The columns of one result row.
 COLUMNS = ("model", "condition", "fold", "seed", "train_rows", "test_rows", "test_with_copy_in_train",
            "accuracy", "f1_macro", "choice", "seconds")
-
-
-def augment_clip(audio: np.ndarray, augmentation: str, sr: int, rng: np.random.Generator) -> np.ndarray:
-    """One augmented copy of a clip.
-
-    Parameters
-    ----------
-    audio : numpy.ndarray
-        Mono samples, shape ``(samples,)``.
-    augmentation : {"noise", "pitch"}
-        ``"noise"`` adds Gaussian noise of standard deviation up to :data:`NOISE_PEAK_FRACTION` of the
-        peak; ``"pitch"`` shifts the pitch by :data:`PITCH_SEMITONES`.
-    sr : int
-        Sample rate in Hz.
-    rng : numpy.random.Generator
-
-    Returns
-    -------
-    numpy.ndarray
-        float32, the same length as ``audio``.
-    """
-    audio = np.asarray(audio, np.float32)
-    if augmentation == "noise":
-        amplitude = NOISE_PEAK_FRACTION * rng.uniform() * float(np.abs(audio).max(initial=0.0))
-        return (audio + amplitude * rng.standard_normal(audio.shape)).astype(np.float32)
-    if augmentation == "pitch":
-        import librosa
-
-        return librosa.effects.pitch_shift(audio, sr=sr, n_steps=PITCH_SEMITONES).astype(np.float32)
-    raise ParameterError(f"Unknown augmentation {augmentation!r}; valid: {', '.join(AUGMENTATIONS)}")
-
-
-def augmented_features(metadata: pd.DataFrame, feature_config, *, seed: int = 0, cache_dir=None,
-                       progress: bool = True) -> np.ndarray:
-    """Features of every clip and of each of its :data:`AUGMENTATIONS`, cached.
-
-    Returns
-    -------
-    numpy.ndarray
-        Shape ``(1 + len(AUGMENTATIONS), clips, n_features, frames)``: the originals first (from the
-        feature cache), then one block per augmentation, rows in ``metadata`` order.
-    """
-    from tqdm.auto import tqdm
-
-    if feature_config.kind == "whisper":
-        raise ParameterError("the leakage experiment runs on log-mel or MFCC features, not Whisper's")
-    original = extract_features(metadata, feature_config, cache_dir=cache_dir, progress=progress)
-    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    key = cache_key(list(metadata["path"]), feature_config)
-    path = cache_dir / f"augmented-{'+'.join(AUGMENTATIONS)}-seed{seed}-{key}.npy"
-    if path.is_file():
-        copies = np.load(path)
-    else:
-        extractor = SpectrogramExtractor(feature_config)
-        rng = np.random.default_rng(seed)
-        copies = np.empty((len(AUGMENTATIONS), *original.shape), np.float32)
-        for row, clip_path in enumerate(tqdm(metadata["path"], desc="Augmenting clips", disable=not progress)):
-            audio = read_clip(clip_path, feature_config)
-            for block, augmentation in enumerate(AUGMENTATIONS):
-                copies[block, row] = extractor(augment_clip(audio, augmentation, feature_config.sample_rate, rng))
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        save_array(path, copies)
-    return np.concatenate([original[None], copies])
 
 
 def pooled_rows(metadata: pd.DataFrame, copies: int) -> pd.DataFrame:

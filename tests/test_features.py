@@ -71,13 +71,35 @@ def test_fix_length_centres():
     assert padded.tolist() == [0, 0, 1, 0, 0] and len(padded) == 5
 
 
+def test_fix_length_at_a_position():
+    audio = np.arange(10, dtype=np.float32)
+    assert fix_length(audio, 4, 0.0).tolist() == [0, 1, 2, 3]
+    assert fix_length(audio, 4, 1.0).tolist() == [6, 7, 8, 9]
+    assert fix_length(audio, 4, 0.5).tolist() == fix_length(audio, 4).tolist()
+    assert fix_length(audio[:2], 4, 0.0).tolist() == [0, 0, 1, 0]  # padding stays centred
+
+
+@pytest.mark.parametrize("position", [0.5, 0.0, 0.3, 1.0])
 @pytest.mark.parametrize("seconds, rate, channels", [(3.7, 48_000, 1), (4.1, 44_100, 2), (2.5, 48_000, 1)])
-def test_load_centred_equals_full_decode(tmp_path, seconds, rate, channels):
+def test_load_centred_equals_full_decode(tmp_path, seconds, rate, channels, position):
     path = write_tone(tmp_path / "clip.wav", seconds, rate=rate, channels=channels, seed=3)
-    fast = load_centred(path, 16_000, 48_000)
-    full = fix_length(load_audio(path, 16_000), 48_000)
+    fast = load_centred(path, 16_000, 48_000, position)
+    full = fix_length(load_audio(path, 16_000), 48_000, position)
     assert fast.shape == (48_000,)
     assert np.abs(fast - full).max() < 1e-4 * np.abs(full).max() + 1e-6
+
+
+def test_crop_position_names_its_own_cache_and_leaves_the_centred_ones_valid(tmp_path):
+    centred = FeatureConfig(n_mels=16, hop_length=1024)
+    assert "crop_position" not in centred.key_fields()  # caches made before the field existed stay valid
+    start = FeatureConfig(n_mels=16, hop_length=1024, crop_position=0.0)
+    assert start.key_fields()["crop_position"] == 0.0 and start.tag == "logmel16+level+crop0"
+    assert FeatureConfig.from_dict(start.to_dict()) == start
+    path = write_tone(tmp_path / "a.wav", 4.0, seed=4)
+    assert not np.allclose(SpectrogramExtractor(start).from_file(path),
+                           SpectrogramExtractor(centred).from_file(path))
+    with pytest.raises(ParameterError, match="crop_position must be a number in"):
+        FeatureConfig(crop_position=1.5)
 
 
 def test_log_mel_matches_librosa(tmp_path):

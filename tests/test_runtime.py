@@ -31,8 +31,6 @@ def test_bundled_models_give_keras_probabilities(name):
 
 def test_transformer_of_any_size_and_odd_length(tmp_path):
     """Another width, depth and an odd frame count (the strided embedding pads on the right)."""
-    import keras
-
     from ravdess_tf.models import build_model
 
     model = build_model("transformer", (24, 37, 1), 8, width=32, depth=3, heads=2, frame_stride=3)

@@ -85,10 +85,75 @@ def test_lbfgs_linear_head_is_the_logistic_regression(split, tmp_path):
     ({"precision": "float8"}, "precision must be one of"),
     ({"learning_rate": 0}, "learning_rate must be positive"),
     ({"linear_c": -1.0}, "linear_c must be a positive number"),
+    ({"ema_momentum": 1.0}, "ema_momentum must be a float in"),
+    ({"ema_momentum": 0.99, "optimizer": "lbfgs"}, "has none to average"),
+    ({"train_crops": (0.0, 2.0)}, "train_crops must be None or distinct window positions"),
+    ({"train_crops": ()}, "train_crops must be None or distinct window positions"),
+    ({"train_crops": (0.5, 0.5)}, "train_crops must be None or distinct window positions"),
+    ({"train_crops": (0.0, 1.0), "speaker_normalization": True}, "not supported"),
 ])
 def test_train_config_rejects(kwargs, message):
     with pytest.raises(ParameterError, match=message):
         TrainConfig(**kwargs)
+
+
+def test_train_crops_give_one_training_row_per_clip_and_window(split, tmp_path):
+    """Training sees every window, validation and test the centre; a refit adds validation's windows."""
+    from ravdess_tf.features import FeatureConfig, extract_features
+    from ravdess_tf.training import _with_crops
+
+    config = TrainConfig(optimizer="lbfgs", refit=True, train_crops=[0.0, 0.5, 1.0],
+                         features={"n_mels": 16, "hop_length": 1024})
+    assert config.train_crops == (0.0, 0.5, 1.0)  # as read back from config.json
+    feature_config = config.feature_config()
+    labels = {name: split[name]["emotion_id"].to_numpy() for name in split}
+    features, crop_labels = _with_crops(split, {}, labels, feature_config, config.train_crops, tmp_path / "cache",
+                                        progress=False)
+    n_train = len(split["train"])
+    assert features["train"].shape == (3 * n_train, *feature_config.shape)
+    assert features["refit"].shape[0] == 3 * len(split["validation"])
+    assert (crop_labels["train"] == np.tile(labels["train"], 3)).all()
+    start = extract_features(split["train"], FeatureConfig(**config.features, crop_position=0.0),
+                             cache_dir=tmp_path / "cache", progress=False)
+    np.testing.assert_allclose(features["train"][:n_train], start, atol=1e-5)
+    assert not np.allclose(features["train"][:n_train], features["train"][n_train:2 * n_train])
+
+    result = train("pooled", split, config, run_dir=tmp_path / "crops", cache_dir=tmp_path / "cache", verbose=0)
+    assert 0 <= result["test"]["f1_macro"] <= 1
+    assert len(pd.read_csv(tmp_path / "crops" / "predictions_test.csv")) == len(split["test"])
+    assert json.loads((tmp_path / "crops" / "config.json").read_text())["train"]["train_crops"] == [0.0, 0.5, 1.0]
+    with pytest.raises(ParameterError, match="a FeatureTable holds one window of each clip"):
+        train("pooled", split, config, run_dir=tmp_path / "table", features=object(), verbose=0)
+
+
+def test_augmented_copies_join_the_training_part_only(split, tmp_path):
+    from ravdess_tf.training import _with_augmented_copies
+
+    config = TrainConfig(**TINY, augmented_copies=True)
+    feature_config = config.feature_config()
+    labels = {name: split[name]["emotion_id"].to_numpy() for name in split}
+    originals = {name: np.zeros((len(split[name]), *feature_config.shape), np.float32) for name in split}
+    features, copy_labels = _with_augmented_copies(split, originals, labels, feature_config, 0, tmp_path / "cache",
+                                                   progress=False)
+    n_train = len(split["train"])
+    assert features["train"].shape[0] == 3 * n_train and (copy_labels["train"] == np.tile(labels["train"], 3)).all()
+    assert features["train"][n_train:].any(axis=(1, 2)).all()  # the copies' features (the originals are zeros)
+    assert features["validation"] is originals["validation"] and features["test"] is originals["test"]
+    result = train("lstm", split, config, run_dir=tmp_path / "copies", cache_dir=tmp_path / "cache", verbose=0)
+    assert result["epochs"] == 2
+    with pytest.raises(ParameterError, match="not Whisper's"):
+        TrainConfig(augmented_copies=True, features={"kind": "whisper"})
+
+
+def test_weight_averaging_selects_the_averaged_weights(split, tmp_path):
+    """With ema_momentum the run keeps (and resumes) the moving average, which differs from the raw weights."""
+    plain = train("lstm", split, TrainConfig(**TINY), run_dir=tmp_path / "plain", cache_dir=tmp_path / "cache",
+                  verbose=0)
+    averaged = train("lstm", split, TrainConfig(**TINY, ema_momentum=0.9), run_dir=tmp_path / "ema",
+                     cache_dir=tmp_path / "cache", verbose=0)
+    assert averaged["epochs"] == plain["epochs"] == 2
+    weights = [keras.models.load_model(tmp_path / name / "best.keras").get_weights() for name in ("plain", "ema")]
+    assert any(not np.allclose(a, b) for a, b in zip(*weights))
 
 
 def test_preset_config_errors():

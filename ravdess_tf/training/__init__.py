@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import os
 import platform
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -70,8 +70,15 @@ def describe_device() -> str:
 
 
 def feature_tag(feature_config: FeatureConfig, config: TrainConfig) -> str:
-    """The ``features`` column of the results: the front-end's tag, ``+speaker-norm`` if speakers are normalised."""
-    return feature_config.tag + ("+speaker-norm" if config.speaker_normalization else "")
+    """The ``features`` column of the results: the front-end's tag, then what training adds to it:
+    ``+3windows`` for three windows of every training clip (``train_crops``), ``+copies`` for augmented
+    copies, ``+speaker-norm`` if speakers are normalised."""
+    tag = feature_config.tag
+    if config.train_crops is not None:
+        tag += f"+{len(config.train_crops)}windows"
+    if config.augmented_copies:
+        tag += "+copies"
+    return tag + ("+speaker-norm" if config.speaker_normalization else "")
 
 
 def predictions_table(rows: pd.DataFrame, probabilities: np.ndarray) -> pd.DataFrame:
@@ -103,6 +110,30 @@ def _features_for_split(split, feature_config, cache_dir, progress, table=None):
     features = extract_features(union, feature_config, cache_dir=cache_dir, progress=progress)
     position = pd.Series(np.arange(len(union)), index=union.index)
     return {name: features[position[split[name].index].to_numpy()] for name in SPLIT_NAMES}
+
+
+def _with_crops(split, features, labels, feature_config, positions, cache_dir, progress):
+    """The training part at every window position (one row per clip and window, window by window), and the
+    validation part likewise as ``"refit"``, for a refit on training + validation clips."""
+    crops = [_features_for_split(split, replace(feature_config, crop_position=position), cache_dir, progress)
+             for position in positions]
+    features = {**features, "train": np.concatenate([crop["train"] for crop in crops]),
+                "refit": np.concatenate([crop["validation"] for crop in crops])}
+    labels = {**labels, "train": np.tile(labels["train"], len(positions)),
+              "refit": np.tile(labels["validation"], len(positions))}
+    return features, labels
+
+
+def _with_augmented_copies(split, features, labels, feature_config, seed, cache_dir, progress):
+    """The training part followed by each augmented copy of its clips (:mod:`ravdess_tf.augmentation`)."""
+    from ..augmentation import augmented_features
+
+    union = pd.concat([split[name] for name in SPLIT_NAMES]).sort_index()  # one cache for every protocol
+    copies = augmented_features(union, feature_config, seed=seed, cache_dir=cache_dir, progress=progress)[1:]
+    rows = pd.Series(np.arange(len(union)), index=union.index)[split["train"].index].to_numpy()
+    features = {**features, "train": np.concatenate([features["train"], *copies[:, rows]])}
+    labels = {**labels, "train": np.tile(labels["train"], 1 + len(copies))}
+    return features, labels
 
 
 def train(
@@ -160,11 +191,20 @@ def train(
     config = config or TrainConfig()
     run_dir = _prepare_run_folder(model_name, split, config, run_dir, overwrite)
     feature_config = config.feature_config()
+    if (config.train_crops is not None or config.augmented_copies) and features is not None:
+        raise ParameterError("TrainConfig.train_crops and augmented_copies need the audio: train without features= "
+                             "(a FeatureTable holds one window of each clip as recorded)")
     features = _features_for_split(split, feature_config, cache_dir, progress=verbose > 0, table=features)
     if config.speaker_normalization:  # each part on its own: test speakers' statistics come from test clips
         features = {name: normalize_per_speaker(features[name], split[name]["actor"]) if len(split[name])
                     else features[name] for name in SPLIT_NAMES}
     labels = {name: split[name]["emotion_id"].to_numpy(np.int32) for name in SPLIT_NAMES}
+    if config.train_crops is not None:
+        features, labels = _with_crops(split, features, labels, feature_config, config.train_crops, cache_dir,
+                                       progress=verbose > 0)
+    if config.augmented_copies:
+        features, labels = _with_augmented_copies(split, features, labels, feature_config, config.seed, cache_dir,
+                                                  progress=verbose > 0)
     normalizer = fit_normalizer(features["train"])
     write_json(run_dir / "config.json", {
         "model": model_name, "train": asdict(config), "feature_config": feature_config.to_dict(),

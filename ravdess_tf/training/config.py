@@ -26,6 +26,10 @@ class TrainConfig:
     #: Decoupled weight decay of AdamW.
     weight_decay: float = 1e-4
     optimizer: str = "adamw"
+    #: Keep an exponential moving average of the weights (Polyak averaging) with
+    #: this momentum, and select and save the averaged weights; ``None``: none.
+    #: 0.99 averages over about 100 steps, 3 epochs of 30 batches.
+    ema_momentum: float | None = None
     #: Epochs without a better validation macro-F1 before stopping.
     patience: int = 10
     #: Weight classes by inverse frequency (neutral has half the clips of the others).
@@ -51,6 +55,18 @@ class TrainConfig:
     #: test time: unsupervised adaptation to new speakers, which then need
     #: several clips each (predict takes the files it is given as one speaker).
     speaker_normalization: bool = False
+    #: Train on several windows of every training clip, at these positions
+    #: (``FeatureConfig.crop_position``: 0 its start, 0.5 its centre, 1 its end),
+    #: one row each; validation and test see the features' own window. With
+    #: ``refit``, the validation clips join the refit with every window too.
+    #: ``None``: the features' window only. (0, 0.5, 1) won on validation actors
+    #: for the Whisper head (results/whisper.md).
+    train_crops: tuple | None = None
+    #: Add to the training part a noisy and a pitch-shifted copy of every training
+    #: clip (:mod:`ravdess_tf.augmentation`), never of a validation or test clip:
+    #: the copies that inflate a random split (results/leakage), used honestly.
+    #: Log-mel and MFCC features only.
+    augmented_copies: bool = False
     #: A ``.weights.h5`` file (``model.save_weights``) to start from instead of
     #: random weights: a warm start, or the same start under two backends.
     initial_weights: str | None = None
@@ -71,6 +87,23 @@ class TrainConfig:
         if self.initial_weights is not None and not str(self.initial_weights).endswith(".weights.h5"):
             raise ParameterError("TrainConfig.initial_weights must be a .weights.h5 file written by "
                                  f"model.save_weights, got {self.initial_weights!r}")
+        if self.ema_momentum is not None and not (isinstance(self.ema_momentum, float) and 0 < self.ema_momentum < 1):
+            raise ParameterError(f"TrainConfig.ema_momentum must be a float in (0, 1) or None, got {self.ema_momentum!r}")
+        if self.ema_momentum is not None and self.optimizer == "lbfgs":
+            raise ParameterError("TrainConfig.ema_momentum averages the weights of gradient training; "
+                                 "optimizer='lbfgs' fits the linear head exactly and has none to average")
+        if self.train_crops is not None:
+            crops = tuple(self.train_crops)
+            if not crops or not all(isinstance(p, (int, float)) and 0 <= p <= 1 for p in crops) \
+                    or len(set(crops)) != len(crops):
+                raise ParameterError("TrainConfig.train_crops must be None or distinct window positions in [0, 1] "
+                                     f"(0 a clip's start, 0.5 its centre, 1 its end), got {self.train_crops!r}")
+            if self.speaker_normalization:
+                raise ParameterError("TrainConfig.train_crops and speaker_normalization together are not supported: "
+                                     "choose one")
+            object.__setattr__(self, "train_crops", crops)  # a list read back from config.json
+        if self.augmented_copies and self.feature_config().kind == "whisper":
+            raise ParameterError("TrainConfig.augmented_copies are made for log-mel or MFCC features, not Whisper's")
         if self.precision not in PRECISIONS:
             raise ParameterError(f"TrainConfig.precision must be one of {PRECISIONS}, got {self.precision!r}")
 

@@ -102,7 +102,9 @@ def fit_linear_head(model_name, config, feature_config, features, labels, normal
                              "to use, e.g. the one cross-validation chose")
     x, y = stats["train"], labels["train"]
     if config.refit and "validation" in stats:
-        x, y = np.concatenate([x, stats["validation"]]), np.concatenate([y, labels["validation"]])
+        extra = "refit" if "refit" in features else "validation"  # "refit": validation at every window
+        x_extra = stats[extra] if extra in stats else pooled(extra)
+        x, y = np.concatenate([x, x_extra]), np.concatenate([y, labels[extra]])
     model.get_layer("predictions").set_weights(dense_weights(*fit(best["C"], x, y)))
     with atomic_path(run_dir / "best.keras") as temporary:
         model.save(temporary)

@@ -1,0 +1,87 @@
+"""Training-recipe levers for the log-mel networks, one at a time, over the six actor folds.
+
+Every lever is the ``full`` preset's recipe with a few :class:`ravdess_tf.training.TrainConfig` fields
+changed; each is trained on the six actor-CV folds and chosen on its mean *validation* macro-F1 (the
+validation actors of each fold); test macro-F1 is reported and never used for a choice.
+
+    python scripts/recipe_levers.py --model transformer --levers recipe ema-0.99
+
+Resumable: a lever's finished folds are read back from RUNS_DIR/LEVER/MODEL-actor_cv-foldK, unfinished
+ones resume there. Appends to ``results/ablation.csv`` (one row per model, lever and fold) and prints
+the mean per lever.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+import pandas as pd
+
+from ravdess_tf import load_or_download, make_split
+from ravdess_tf.atomic import write_csv
+from ravdess_tf.splits import NUM_FOLDS
+from ravdess_tf.training import preset_config, train
+
+#: Each lever: the TrainConfig fields it changes from the preset's recipe.
+LEVERS = {
+    "recipe": {},
+    "ema-0.99": {"ema_momentum": 0.99},
+    "ema-0.999": {"ema_momentum": 0.999},
+    "augmented-copies": {"augmented_copies": True},
+    "augmented-copies+ema-0.99": {"augmented_copies": True, "ema_momentum": 0.99},
+    "weight-decay-0.05": {"weight_decay": 0.05},
+    "lr-3e-4": {"learning_rate": 3e-4},
+    "epochs-60": {"epochs": 60, "patience": 15},
+}
+
+
+def run_lever(metadata, model: str, lever: str, runs_dir: Path, preset: str) -> list[dict]:
+    """Train (or read back) the six actor folds of one lever; one row per fold."""
+    config = preset_config(preset, model, **LEVERS[lever])
+    rows = []
+    for fold in range(NUM_FOLDS):
+        run_dir = runs_dir / lever / f"{model}-actor_cv-fold{fold}"
+        if (run_dir / "metrics.json").is_file():
+            result = json.loads((run_dir / "metrics.json").read_text())
+        else:
+            result = train(model, make_split(metadata, "actor_cv", fold=fold), config, run_dir=run_dir, verbose=0,
+                           description={"preset": preset, "protocol": "actor_cv", "fold": fold, "lever": lever})
+        rows.append({"model": model, "lever": lever, "fold": fold,
+                     "val_f1_macro": round(result["validation"]["f1_macro"], 4),
+                     "test_f1_macro": round(result["test"]["f1_macro"], 4),
+                     "test_accuracy": round(result["test"]["accuracy"], 4),
+                     "best_epoch": result["best_epoch"], "epochs": result["epochs"],
+                     "train_seconds": result["train_seconds"]})
+        logging.info("%s %s fold %d: validation %.3f, test %.3f", model, lever, fold,
+                     rows[-1]["val_f1_macro"], rows[-1]["test_f1_macro"])
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="transformer")
+    parser.add_argument("--levers", nargs="+", default=["recipe"], choices=LEVERS)
+    parser.add_argument("--preset", default="full")
+    parser.add_argument("--data-dir", default=None, help="RAVDESS folder (default: $RAVDESS_ROOT or ./data)")
+    parser.add_argument("--runs-dir", default="runs/levers")
+    parser.add_argument("--out", default="results/ablation.csv")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", force=True)  # TensorFlow set one up
+    metadata = load_or_download(args.data_dir)
+    out = Path(args.out)
+    for lever in args.levers:
+        rows = pd.DataFrame(run_lever(metadata, args.model, lever, Path(args.runs_dir), args.preset))
+        table = pd.read_csv(out) if out.is_file() else rows.iloc[:0]
+        table = table[~((table["model"] == args.model) & (table["lever"] == lever))]
+        write_csv(out, pd.concat([table, rows], ignore_index=True))
+    table = pd.read_csv(out)
+    summary = table[table["model"] == args.model].groupby("lever", sort=False)[
+        ["val_f1_macro", "test_f1_macro", "test_accuracy", "best_epoch"]].mean()
+    print(summary.round(3).to_string())
+
+
+if __name__ == "__main__":
+    main()
