@@ -187,7 +187,8 @@ def test_pooled_head_learns_on_real_clips(real_metadata, tmp_path):
     split = {"train": actors(1, 2), "validation": actors(3), "test": actors(4)}
     result = train("pooled", split, preset_config("whisper", "pooled"), run_dir=tmp_path / "run",
                    cache_dir=tmp_path / "cache", verbose=0)
-    assert result["features"] == "whisper-base-L2+3+4+level-20"  # the preset reads clips at -20 dBFS
+    # the preset reads clips at -20 dBFS and trains on three windows of each
+    assert result["features"] == "whisper-base-L2+3+4+level-20+3windows"
     assert result["test"]["accuracy"] > 0.3
 
 
