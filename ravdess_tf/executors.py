@@ -174,7 +174,9 @@ def run_with_ray(metadata, preset: str, variant: str, runs: list, runs_dir: Path
     runs_dir : path
         The preset's run folders (``RUNS/PRESET``).
     tables : dict
-        ``{model: FeatureTable}``: the features each model's runs train on.
+        ``{model: FeatureTable}``: the features each model's runs train on; ``None`` for a model whose
+        recipe reads the audio (``TrainConfig.reads_audio``): its workers read the clips at their paths in
+        ``metadata``, so on a cluster the data must be at the same path on every node.
     address : str or None
         A Ray cluster to join; ``None`` joins ``$RAY_ADDRESS`` if set, else starts Ray on this machine.
     cpus_per_run, gpus_per_run : float
@@ -199,7 +201,7 @@ def run_with_ray(metadata, preset: str, variant: str, runs: list, runs_dir: Path
         shared = {}  # models on one front-end share one table in the object store
         for table in tables.values():
             if id(table) not in shared:
-                shared[id(table)] = ray.put(table)
+                shared[id(table)] = None if table is None else ray.put(table)
         table_refs = {model: shared[id(table)] for model, table in tables.items()}
         task = ray.remote(num_cpus=cpus_per_run, num_gpus=gpus_per_run, max_retries=MAX_RETRIES,
                           retry_exceptions=False)(train_task)

@@ -132,7 +132,9 @@ def run_leakage(metadata: pd.DataFrame, models=("svm",), conditions=CONDITIONS, 
     from .training import preset_config
 
     _check_conditions(conditions)  # at the door, before any features are made
-    configs = {name: preset_config(preset, "transformer" if name == "svm" else name, seed=seed) for name in models}
+    # The conditions alone decide which augmented copies are in training, so the recipe adds none of its own.
+    configs = {name: preset_config(preset, "transformer" if name == "svm" else name, seed=seed, augmented_copies=False)
+               for name in models}
     feature_config = next(iter(configs.values())).feature_config()
     if any(c.feature_config() != feature_config for c in configs.values()):
         raise ParameterError(f"preset {preset!r} gives its models different features; the experiment needs one")

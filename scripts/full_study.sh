@@ -8,6 +8,10 @@ export RAVDESS_ROOT="${RAVDESS_ROOT:-../shared/ravdess}"
 # 1. The two sequence models: 6-fold actor cross-validation, the actor split and the paper split.
 ravdess-tf study --preset full --models transformer lstm --protocols actor_cv actor paper
 
+#    The transformer's recipe (augmented copies of its training clips) is the lever with the best
+#    mean validation macro-F1 of those tried on its folds (results/ablation.md):
+python scripts/recipe_levers.py --model transformer --levers recipe ema-0.99 augmented-copies
+
 # 2. The bundled log-mel model: the architecture with the best mean *validation* macro-F1 over the
 #    six folds (transformer 0.557, lstm 0.494, on the features as recorded), trained on all 24 actors
 #    for the median best epoch of its folds, then saved without its optimizer state.

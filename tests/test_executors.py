@@ -130,6 +130,25 @@ def test_a_failing_run_is_reported_by_name_and_leaves_no_run_folder(synthetic_st
     assert not (tmp_path / variant / "transformer-actor").exists()
 
 
+def test_a_recipe_that_reads_audio_gets_no_feature_table(synthetic_study, tmp_path, monkeypatch):
+    """Augmented copies (or several windows) are made where the run trains, from the audio: no table is sent."""
+    from ravdess_tf import executors
+
+    metadata, cache = synthetic_study
+    sent = {}
+
+    def record(metadata, preset, variant, runs, runs_dir, tables, **options):
+        sent.update(tables)
+        return [{"test": {}} for _ in runs]
+
+    monkeypatch.setattr(executors, "run_with_ray", record)
+    run_study(metadata, runs_dir=tmp_path, cache_dir=cache, executor="ray",
+              **{**GRID, "overrides": {"epochs": 1, "augmented_copies": True}})
+    assert sent == {"transformer": None, "lstm": None}
+    run_study(metadata, runs_dir=tmp_path, cache_dir=cache, executor="ray", **GRID)
+    assert sent["transformer"] is sent["lstm"] and sent["lstm"].config == preset_config("quick", "lstm").feature_config()
+
+
 def test_sweep_is_chosen_on_validation(tmp_path):
     grid = expand_grid({"learning_rate": [1e-3, 3e-4], "augment": [True, False]})
     assert len(grid) == 4 and grid[0] == {"learning_rate": 1e-3, "augment": True}

@@ -191,7 +191,7 @@ def train(
     config = config or TrainConfig()
     run_dir = _prepare_run_folder(model_name, split, config, run_dir, overwrite)
     feature_config = config.feature_config()
-    if (config.train_crops is not None or config.augmented_copies) and features is not None:
+    if config.reads_audio and features is not None:
         raise ParameterError("TrainConfig.train_crops and augmented_copies need the audio: train without features= "
                              "(a FeatureTable holds one window of each clip as recorded)")
     features = _features_for_split(split, feature_config, cache_dir, progress=verbose > 0, table=features)

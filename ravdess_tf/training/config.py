@@ -107,5 +107,11 @@ class TrainConfig:
         if self.precision not in PRECISIONS:
             raise ParameterError(f"TrainConfig.precision must be one of {PRECISIONS}, got {self.precision!r}")
 
+    @property
+    def reads_audio(self) -> bool:
+        """Whether training makes features that a :class:`~ravdess_tf.cache.FeatureTable` of one window per clip
+        does not hold (several windows, augmented copies), and so needs the audio files."""
+        return self.train_crops is not None or self.augmented_copies
+
     def feature_config(self) -> FeatureConfig:
         return FeatureConfig(**self.features)
