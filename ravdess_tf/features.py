@@ -120,6 +120,7 @@ class FeatureConfig:
         if not (isinstance(self.crop_position, (int, float)) and 0 <= self.crop_position <= 1):
             raise ParameterError(f"FeatureConfig.crop_position must be a number in [0, 1] (0 the start of a clip, "
                                  f"0.5 its centre, 1 its end), got {self.crop_position!r}")
+        object.__setattr__(self, "crop_position", float(self.crop_position))  # 0 and 0.0 name one cache
         if self.level_dbfs is not None and not -80 <= self.level_dbfs <= 0:
             raise ParameterError(f"FeatureConfig.level_dbfs must be None or in [-80, 0] dBFS, got {self.level_dbfs!r}")
         if self.kind == "mfcc" and self.n_mfcc > self.n_mels:
@@ -145,16 +146,16 @@ class FeatureConfig:
         ``whisper-base-L2+3+4+level-20``: ``+level`` for clips brought to the default
         -25 dBFS, ``+levelN`` for another level N, nothing for clips at their recorded level;
         ``+cropP`` for a window at position P rather than centred."""
-        level = ("" if self.level_dbfs is None else "+level" if self.level_dbfs == DEFAULT_LEVEL_DBFS
-                 else f"+level{self.level_dbfs:g}")
+        suffix = ("" if self.level_dbfs is None else "+level" if self.level_dbfs == DEFAULT_LEVEL_DBFS
+                  else f"+level{self.level_dbfs:g}")
         if self.crop_position != DEFAULT_CROP_POSITION:
-            level += f"+crop{self.crop_position:g}"
+            suffix += f"+crop{self.crop_position:g}"
         if self.kind == "logmel":
-            return f"logmel{self.n_mels}{level}"
+            return f"logmel{self.n_mels}{suffix}"
         if self.kind == "mfcc":
-            return f"mfcc{self.n_mfcc}{level}"
+            return f"mfcc{self.n_mfcc}{suffix}"
         model = self.whisper_model if self.whisper_model in WHISPER_MODELS else Path(self.whisper_model).name
-        return f"whisper-{model}-L{'+'.join(map(str, self.layers))}" + ("-pad30" if self.pad_to_30s else "") + level
+        return f"whisper-{model}-L{'+'.join(map(str, self.layers))}" + ("-pad30" if self.pad_to_30s else "") + suffix
 
     @property
     def num_samples(self) -> int:

@@ -101,7 +101,8 @@ class TrainConfig:
             if self.speaker_normalization:
                 raise ParameterError("TrainConfig.train_crops and speaker_normalization together are not supported: "
                                      "choose one")
-            object.__setattr__(self, "train_crops", crops)  # a list read back from config.json
+            # floats, so that 0 and 0.0 name one cache; a tuple, though config.json gives back a list
+            object.__setattr__(self, "train_crops", tuple(float(p) for p in crops))
         if self.augmented_copies and self.feature_config().kind == "whisper":
             raise ParameterError("TrainConfig.augmented_copies are made for log-mel or MFCC features, not Whisper's")
         if self.precision not in PRECISIONS:
