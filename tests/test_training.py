@@ -119,7 +119,7 @@ def test_train_crops_give_one_training_row_per_clip_and_window(split, tmp_path):
     assert not np.allclose(features["train"][:n_train], features["train"][n_train:2 * n_train])
 
     result = train("pooled", split, config, run_dir=tmp_path / "crops", cache_dir=tmp_path / "cache", verbose=0)
-    assert 0 <= result["test"]["f1_macro"] <= 1
+    assert 0 <= result["test"]["f1_macro"] <= 1 and result["features"] == "logmel16+level+3windows"
     assert len(pd.read_csv(tmp_path / "crops" / "predictions_test.csv")) == len(split["test"])
     assert json.loads((tmp_path / "crops" / "config.json").read_text())["train"]["train_crops"] == [0.0, 0.5, 1.0]
     with pytest.raises(ParameterError, match="a FeatureTable holds one window of each clip"):
@@ -140,17 +140,21 @@ def test_augmented_copies_join_the_training_part_only(split, tmp_path):
     assert features["train"][n_train:].any(axis=(1, 2)).all()  # the copies' features (the originals are zeros)
     assert features["validation"] is originals["validation"] and features["test"] is originals["test"]
     result = train("lstm", split, config, run_dir=tmp_path / "copies", cache_dir=tmp_path / "cache", verbose=0)
-    assert result["epochs"] == 2
+    assert result["epochs"] == 2 and result["features"] == "logmel16+level+copies"
     with pytest.raises(ParameterError, match="not Whisper's"):
         TrainConfig(augmented_copies=True, features={"kind": "whisper"})
 
 
 def test_weight_averaging_selects_the_averaged_weights(split, tmp_path):
-    """With ema_momentum the run keeps (and resumes) the moving average, which differs from the raw weights."""
+    """With ema_momentum the run keeps the moving average, which differs from the raw weights, and an
+    interrupted run resumes where it stopped."""
     plain = train("lstm", split, TrainConfig(**TINY), run_dir=tmp_path / "plain", cache_dir=tmp_path / "cache",
                   verbose=0)
-    averaged = train("lstm", split, TrainConfig(**TINY, ema_momentum=0.9), run_dir=tmp_path / "ema",
-                     cache_dir=tmp_path / "cache", verbose=0)
+    config = TrainConfig(**TINY, ema_momentum=0.9)
+    with pytest.raises(KeyboardInterrupt):
+        train("lstm", split, config, run_dir=tmp_path / "ema", cache_dir=tmp_path / "cache", verbose=0,
+              callbacks=[_Interrupt()])
+    averaged = train("lstm", split, config, run_dir=tmp_path / "ema", cache_dir=tmp_path / "cache", verbose=0)
     assert averaged["epochs"] == plain["epochs"] == 2
     weights = [keras.models.load_model(tmp_path / name / "best.keras").get_weights() for name in ("plain", "ema")]
     assert any(not np.allclose(a, b) for a, b in zip(*weights))
