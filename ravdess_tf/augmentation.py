@@ -57,9 +57,40 @@ def augment_clip(audio: np.ndarray, augmentation: str, sr: int, rng: np.random.G
     raise ParameterError(f"Unknown augmentation {augmentation!r}; valid: {', '.join(AUGMENTATIONS)}")
 
 
+def augmented_copies(metadata: pd.DataFrame, feature_config, *, seed: int = 0, cache_dir=None,
+                     progress: bool = True) -> np.ndarray:
+    """Features of each of the :data:`AUGMENTATIONS` of every clip, cached.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(len(AUGMENTATIONS), clips, n_features, frames)``: one block per augmentation, rows in
+        ``metadata`` order.
+    """
+    from tqdm.auto import tqdm
+
+    if feature_config.kind == "whisper":
+        raise ParameterError("augmented copies are made for log-mel or MFCC features, not Whisper's")
+    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    key = cache_key(list(metadata["path"]), feature_config)
+    path = cache_dir / f"augmented-{'+'.join(AUGMENTATIONS)}-seed{seed}-{key}.npy"
+    if path.is_file():
+        return np.load(path)
+    extractor = SpectrogramExtractor(feature_config)
+    rng = np.random.default_rng(seed)
+    copies = np.empty((len(AUGMENTATIONS), len(metadata), *feature_config.shape), np.float32)
+    for row, clip_path in enumerate(tqdm(metadata["path"], desc="Augmenting clips", disable=not progress)):
+        audio = read_clip(clip_path, feature_config)
+        for block, augmentation in enumerate(AUGMENTATIONS):
+            copies[block, row] = extractor(augment_clip(audio, augmentation, feature_config.sample_rate, rng))
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    save_array(path, copies)
+    return copies
+
+
 def augmented_features(metadata: pd.DataFrame, feature_config, *, seed: int = 0, cache_dir=None,
                        progress: bool = True) -> np.ndarray:
-    """Features of every clip and of each of its :data:`AUGMENTATIONS`, cached.
+    """Features of every clip and of each of its :data:`AUGMENTATIONS` (:func:`augmented_copies`), cached.
 
     Returns
     -------
@@ -67,24 +98,6 @@ def augmented_features(metadata: pd.DataFrame, feature_config, *, seed: int = 0,
         Shape ``(1 + len(AUGMENTATIONS), clips, n_features, frames)``: the originals first (from the
         feature cache), then one block per augmentation, rows in ``metadata`` order.
     """
-    from tqdm.auto import tqdm
-
-    if feature_config.kind == "whisper":
-        raise ParameterError("augmented copies are made for log-mel or MFCC features, not Whisper's")
+    copies = augmented_copies(metadata, feature_config, seed=seed, cache_dir=cache_dir, progress=progress)
     original = extract_features(metadata, feature_config, cache_dir=cache_dir, progress=progress)
-    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    key = cache_key(list(metadata["path"]), feature_config)
-    path = cache_dir / f"augmented-{'+'.join(AUGMENTATIONS)}-seed{seed}-{key}.npy"
-    if path.is_file():
-        copies = np.load(path)
-    else:
-        extractor = SpectrogramExtractor(feature_config)
-        rng = np.random.default_rng(seed)
-        copies = np.empty((len(AUGMENTATIONS), *original.shape), np.float32)
-        for row, clip_path in enumerate(tqdm(metadata["path"], desc="Augmenting clips", disable=not progress)):
-            audio = read_clip(clip_path, feature_config)
-            for block, augmentation in enumerate(AUGMENTATIONS):
-                copies[block, row] = extractor(augment_clip(audio, augmentation, feature_config.sample_rate, rng))
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        save_array(path, copies)
     return np.concatenate([original[None], copies])

@@ -138,10 +138,11 @@ def run_study(
 
         tables = {}  # one table per front-end, shared by the models that use it
         for model in dict.fromkeys(model for model, *_ in pending):
-            if config(model, seeds[0]).reads_audio:  # several windows or augmented copies: made by the worker
+            model_config = config(model, seeds[0])
+            if model_config.reads_audio:  # several windows or augmented copies: made by the worker
                 tables[model] = None
                 continue
-            feature_config = config(model, seeds[0]).feature_config()
+            feature_config = model_config.feature_config()
             same = [table for table in tables.values() if table is not None and table.config == feature_config]
             tables[model] = same[0] if same else feature_table(metadata, feature_config, cache_dir=cache_dir,
                                                                 progress=verbose > 0)

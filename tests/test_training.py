@@ -100,14 +100,15 @@ def test_train_config_rejects(kwargs, message):
 def test_train_crops_give_one_training_row_per_clip_and_window(split, tmp_path):
     """Training sees every window, validation and test the centre; a refit adds validation's windows."""
     from ravdess_tf.features import FeatureConfig, extract_features
-    from ravdess_tf.training import _with_crops
+    from ravdess_tf.training import _features_for_split, _with_crops
 
     config = TrainConfig(optimizer="lbfgs", refit=True, train_crops=[0.0, 0.5, 1.0],
                          features={"n_mels": 16, "hop_length": 1024})
     assert config.train_crops == (0.0, 0.5, 1.0)  # as read back from config.json
     feature_config = config.feature_config()
     labels = {name: split[name]["emotion_id"].to_numpy() for name in split}
-    features, crop_labels = _with_crops(split, {}, labels, feature_config, config.train_crops, tmp_path / "cache",
+    centre = _features_for_split(split, feature_config, tmp_path / "cache", progress=False)
+    features, crop_labels = _with_crops(split, centre, labels, feature_config, config.train_crops, tmp_path / "cache",
                                         progress=False)
     n_train = len(split["train"])
     assert features["train"].shape == (3 * n_train, *feature_config.shape)
@@ -117,6 +118,7 @@ def test_train_crops_give_one_training_row_per_clip_and_window(split, tmp_path):
                              cache_dir=tmp_path / "cache", progress=False)
     np.testing.assert_allclose(features["train"][:n_train], start, atol=1e-5)
     assert not np.allclose(features["train"][:n_train], features["train"][n_train:2 * n_train])
+    np.testing.assert_array_equal(features["train"][n_train:2 * n_train], centre["train"])  # read once, reused
 
     result = train("pooled", split, config, run_dir=tmp_path / "crops", cache_dir=tmp_path / "cache", verbose=0)
     assert 0 <= result["test"]["f1_macro"] <= 1 and result["features"] == "logmel16+level+3windows"

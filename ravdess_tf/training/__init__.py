@@ -93,6 +93,21 @@ def predictions_table(rows: pd.DataFrame, probabilities: np.ndarray) -> pd.DataF
     return table
 
 
+def _union(split) -> pd.DataFrame:
+    """Every clip of the split's parts, in metadata order, so that every protocol over the same clips shares
+    one cache entry."""
+    union = pd.concat([split[name] for name in SPLIT_NAMES])
+    if not union.index.is_unique:
+        raise ParameterError("the split's parts overlap: a clip is in two of train/validation/test")
+    return union.sort_index()
+
+
+def _by_part(split, union, rows_of_union) -> dict[str, np.ndarray]:
+    """``rows_of_union`` (one row per clip of ``union``, in its order) cut into the split's parts."""
+    position = pd.Series(np.arange(len(union)), index=union.index)
+    return {name: rows_of_union[position[split[name].index].to_numpy()] for name in SPLIT_NAMES}
+
+
 def _features_for_split(split, feature_config, cache_dir, progress, table=None):
     """Features of every clip of the split, as one array per part.
 
@@ -100,22 +115,18 @@ def _features_for_split(split, feature_config, cache_dir, progress, table=None):
     every protocol over the full dataset shares one cache entry; with a
     :class:`~ravdess_tf.features.FeatureTable`, they are read from it by clip id.
     """
-    union = pd.concat([split[name] for name in SPLIT_NAMES])
-    if not union.index.is_unique:
-        raise ParameterError("the split's parts overlap: a clip is in two of train/validation/test")
+    union = _union(split)
     if table is not None:
         table.check(feature_config)
         return {name: table.rows(split[name]["clip_id"]) for name in SPLIT_NAMES}
-    union = union.sort_index()
-    features = extract_features(union, feature_config, cache_dir=cache_dir, progress=progress)
-    position = pd.Series(np.arange(len(union)), index=union.index)
-    return {name: features[position[split[name].index].to_numpy()] for name in SPLIT_NAMES}
+    return _by_part(split, union, extract_features(union, feature_config, cache_dir=cache_dir, progress=progress))
 
 
 def _with_crops(split, features, labels, feature_config, positions, cache_dir, progress):
     """The training part at every window position (one row per clip and window, window by window), and the
     validation part likewise as ``"refit"``, for a refit on training + validation clips."""
-    crops = [_features_for_split(split, replace(feature_config, crop_position=position), cache_dir, progress)
+    crops = [features if position == feature_config.crop_position else  # that window is read already
+             _features_for_split(split, replace(feature_config, crop_position=position), cache_dir, progress)
              for position in positions]
     features = {**features, "train": np.concatenate([crop["train"] for crop in crops]),
                 "refit": np.concatenate([crop["validation"] for crop in crops])}
@@ -126,12 +137,12 @@ def _with_crops(split, features, labels, feature_config, positions, cache_dir, p
 
 def _with_augmented_copies(split, features, labels, feature_config, seed, cache_dir, progress):
     """The training part followed by each augmented copy of its clips (:mod:`ravdess_tf.augmentation`)."""
-    from ..augmentation import augmented_features
+    from ..augmentation import augmented_copies
 
-    union = pd.concat([split[name] for name in SPLIT_NAMES]).sort_index()  # one cache for every protocol
-    copies = augmented_features(union, feature_config, seed=seed, cache_dir=cache_dir, progress=progress)[1:]
-    rows = pd.Series(np.arange(len(union)), index=union.index)[split["train"].index].to_numpy()
-    features = {**features, "train": np.concatenate([features["train"], *copies[:, rows]])}
+    union = _union(split)
+    copies = augmented_copies(union, feature_config, seed=seed, cache_dir=cache_dir, progress=progress)
+    train_copies = [_by_part(split, union, block)["train"] for block in copies]
+    features = {**features, "train": np.concatenate([features["train"], *train_copies])}
     labels = {**labels, "train": np.tile(labels["train"], 1 + len(copies))}
     return features, labels
 

@@ -22,7 +22,7 @@ def _optimizer(config, steps_per_epoch: int):
     schedule = keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=config.learning_rate / 10, decay_steps=config.epochs * steps_per_epoch,
         warmup_target=config.learning_rate, warmup_steps=steps_per_epoch, alpha=0.01)
-    ema = {"use_ema": config.ema_momentum is not None, "ema_momentum": config.ema_momentum or 0.99}
+    ema = {} if config.ema_momentum is None else {"use_ema": True, "ema_momentum": config.ema_momentum}
     if config.optimizer == "adamw":
         return keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay, **ema)
     if config.optimizer == "adam":
