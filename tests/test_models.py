@@ -12,7 +12,7 @@ SMALL = {
     "resnet50": ((32, 40, 1), {"stages": 1}),
     "inception_v3": ((75, 75, 1), {"stages": 1}),
     "vgg16": ((32, 40, 1), {"stages": 2}),
-    "vgg19": ((32, 40, 1), {"stages": 2}),
+    "vgg19": ((32, 40, 1), {"stages": 2, "batch_norm": True}),
     "lstm": ((16, 20, 1), {"units": 16, "depth": 1}),
     "transformer": ((16, 20, 1), {"width": 32, "depth": 1, "heads": 2}),
     "pooled": ((16, 20, 1), {"pooling": "attention", "hidden_units": 8}),
@@ -45,7 +45,7 @@ def test_model_predicts_trains_and_round_trips(name, tmp_path):
 
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
     before = float(model.test_on_batch(x, y))
-    for _ in range(15):
+    for _ in range(30):  # at momentum 0.9 the moving statistics of a deep BN stack follow within about 30 steps
         model.train_on_batch(x, y)
     after = float(model.test_on_batch(x, y))  # inference mode: BN statistics must have followed
     assert after < before
@@ -80,6 +80,7 @@ def test_input_shape_errors(name, shape, message):
     ("alexnet", {"width": 0}, "width must be a number in \\(0, 4\\]"),
     ("vgg16", {"stages": 6}, "vgg16: stages must be an integer in 1..5"),
     ("vgg19", {"weights": "imagenette"}, "weights must be None"),
+    ("vgg16", {"batch_norm": True, "weights": "imagenet"}, "ImageNet weights do not have"),
     ("transformer", {"width": 30, "heads": 4}, "width \\(30\\) must be divisible by heads \\(4\\)"),
     ("pooled", {"pooling": "max"}, "pooling must be one of"),
     ("pooled", {"hidden_units": -1}, "hidden_units must be a non-negative integer"),
@@ -90,6 +91,22 @@ def test_bad_options(name, options, message):
     with pytest.raises(ParameterError, match=message):
         ravdess_tf.build_model(name, shape, **options)
     assert set(options) <= set(model_options(name)) or "has no option" in message
+
+
+def test_vgg_batch_norm_normalises_every_convolution(tmp_path):
+    """VGG-BN: the same convolutions and stage ends as VGG, each convolution followed by batch normalisation."""
+    plain = ravdess_tf.build_model("vgg19", (32, 40, 1), stages=3)
+    normalised = ravdess_tf.build_model("vgg19", (32, 40, 1), stages=3, batch_norm=True)
+    convolutions = [layer.name for layer in plain.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert convolutions == [layer.name for layer in normalised.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert len(convolutions) == 8  # 2 + 2 + 4
+    assert [f"{name}_bn" for name in convolutions] == [
+        layer.name for layer in normalised.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert normalised.get_layer("block3_pool").output.shape == plain.get_layer("block3_pool").output.shape
+    assert normalised.get_layer("block1_conv1_bn").momentum == 0.9
+    # Each convolution loses its bias and gains four vectors of its width (scale, offset, moving mean and variance).
+    widths = sum(plain.get_layer(name).filters for name in convolutions)
+    assert normalised.count_params() == plain.count_params() + 3 * widths
 
 
 def test_num_classes_checked():

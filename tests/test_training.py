@@ -1,4 +1,5 @@
 import json
+from dataclasses import replace
 
 import keras
 import numpy as np
@@ -145,6 +146,29 @@ def test_augmented_copies_join_the_training_part_only(split, tmp_path):
     assert result["epochs"] == 2 and result["features"] == "logmel16+level+copies"
     with pytest.raises(ParameterError, match="not Whisper's"):
         TrainConfig(augmented_copies=True, features={"kind": "whisper"})
+
+
+
+def test_augmented_copies_under_speaker_normalization(synthetic_root, tmp_path):
+    """Every copy is standardised by its own speaker's statistics, like the originals."""
+    from ravdess_tf.training import _with_augmented_copies
+
+    metadata = ravdess_tf.load_metadata(synthetic_root)
+    by_actor = {actor: metadata[metadata["actor"] == actor] for actor in (1, 2)}
+    split = {"train": by_actor[1], "validation": by_actor[2], "test": metadata.iloc[:0]}
+    config = TrainConfig(**TINY, augmented_copies=True, speaker_normalization=True)
+    feature_config = config.feature_config()
+    labels = {name: split[name]["emotion_id"].to_numpy() for name in split}
+    originals = {name: np.zeros((len(split[name]), *feature_config.shape), np.float32) for name in split}
+    features, _ = _with_augmented_copies(split, originals, labels, feature_config, 0, tmp_path / "cache",
+                                         progress=False, speaker_normalization=True)
+    n_train = len(split["train"])
+    for copy in (features["train"][n_train:2 * n_train], features["train"][2 * n_train:]):
+        per_band = copy.transpose(1, 0, 2).reshape(feature_config.shape[0], -1)
+        np.testing.assert_allclose(per_band.mean(axis=1), 0, atol=1e-3)
+        np.testing.assert_allclose(per_band.std(axis=1), 1, atol=1e-2)
+    result = train("lstm", split, config, run_dir=tmp_path / "run", cache_dir=tmp_path / "cache", verbose=0)
+    assert result["features"] == "logmel16+level+copies+speaker-norm"
 
 
 def test_weight_averaging_selects_the_averaged_weights(split, tmp_path):

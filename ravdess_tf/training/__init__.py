@@ -135,13 +135,18 @@ def _with_crops(split, features, labels, feature_config, positions, cache_dir, p
     return features, labels
 
 
-def _with_augmented_copies(split, features, labels, feature_config, seed, cache_dir, progress):
-    """The training part followed by each augmented copy of its clips (:mod:`ravdess_tf.augmentation`)."""
+def _with_augmented_copies(split, features, labels, feature_config, seed, cache_dir, progress,
+                           speaker_normalization=False):
+    """The training part followed by each augmented copy of its clips (:mod:`ravdess_tf.augmentation`);
+    with ``speaker_normalization``, each copy standardised by its speaker's statistics *in that copy*, as a
+    speaker heard through the same noise or pitch would be at test time."""
     from ..augmentation import augmented_copies
 
     union = _union(split)
     copies = augmented_copies(union, feature_config, seed=seed, cache_dir=cache_dir, progress=progress)
     train_copies = [_by_part(split, union, block)["train"] for block in copies]
+    if speaker_normalization:
+        train_copies = [normalize_per_speaker(block, split["train"]["actor"]) for block in train_copies]
     features = {**features, "train": np.concatenate([features["train"], *train_copies])}
     labels = {**labels, "train": np.tile(labels["train"], 1 + len(copies))}
     return features, labels
@@ -215,7 +220,8 @@ def train(
                                        progress=verbose > 0)
     if config.augmented_copies:
         features, labels = _with_augmented_copies(split, features, labels, feature_config, config.seed, cache_dir,
-                                                  progress=verbose > 0)
+                                                  progress=verbose > 0,
+                                                  speaker_normalization=config.speaker_normalization)
     normalizer = fit_normalizer(features["train"])
     write_json(run_dir / "config.json", {
         "model": model_name, "train": asdict(config), "feature_config": feature_config.to_dict(),
