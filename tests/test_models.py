@@ -93,7 +93,7 @@ def test_bad_options(name, options, message):
     assert set(options) <= set(model_options(name)) or "has no option" in message
 
 
-def test_vgg_batch_norm_normalises_every_convolution(tmp_path):
+def test_vgg_batch_norm_normalises_every_convolution():
     """VGG-BN: the same convolutions and stage ends as VGG, each convolution followed by batch normalisation."""
     plain = ravdess_tf.build_model("vgg19", (32, 40, 1), stages=3)
     normalised = ravdess_tf.build_model("vgg19", (32, 40, 1), stages=3, batch_norm=True)

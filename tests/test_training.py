@@ -147,7 +147,6 @@ def test_augmented_copies_join_the_training_part_only(split, tmp_path):
         TrainConfig(augmented_copies=True, features={"kind": "whisper"})
 
 
-
 def test_augmented_copies_under_speaker_normalization(synthetic_root, tmp_path):
     """Every copy is standardised by its own speaker's statistics, like the originals."""
     from ravdess_tf.training import _with_augmented_copies

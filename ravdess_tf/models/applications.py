@@ -84,7 +84,7 @@ def _vgg_with_batch_norm(network: keras.Model, last_layer: str, x):
     """VGG's layers up to ``last_layer`` applied to ``x``, each convolution followed by batch
     normalisation before its ReLU (VGG-BN, as torchvision's ``vgg16_bn``; keras.applications has no such
     variant). Plain VGG has no normalisation: from random weights its small variants stayed at chance
-    for six epochs at every learning rate tried (2e-3 to 1e-4, batches of 8 and 32; results/ablation.md)."""
+    for six epochs at the learning rates tried (2e-3 and 5e-4, batches of 8 and 32; results/ablation.md)."""
     for layer in network.layers:
         if isinstance(layer, layers.Conv2D):
             x = layers.Conv2D(layer.filters, layer.kernel_size, padding=layer.padding, use_bias=False,
@@ -109,6 +109,9 @@ def _build_from_backbone(name: str, input_shape, num_classes: int, weights, stag
         raise ParameterError(
             f"{name}: weights must be None (random initialisation), 'imagenet' (downloads them) "
             f"or the path of a weights file; got {weights!r}")
+    if batch_norm and weights is not None:
+        raise ParameterError(f"{name}: batch_norm=True adds layers that ImageNet weights do not have; "
+                             "use it with weights=None")
     all_stages = len(backbone.stage_outputs)
     if stages is None:
         stages = all_stages
@@ -124,9 +127,6 @@ def _build_from_backbone(name: str, input_shape, num_classes: int, weights, stag
         raise ParameterError(f"{name}: input must have 1 or 3 channels, got {shape[-1]}")
     if weights is not None:
         x = ImageNetScaling(backbone.scaling, name="imagenet_scaling")(x)
-    if batch_norm and weights is not None:
-        raise ParameterError(f"{name}: batch_norm=True adds layers that ImageNet weights do not have; "
-                             "use it with weights=None")
     if batch_norm:
         network = backbone.constructor(include_top=False, weights=None, input_shape=shape[:-1] + (3,))
         x = _vgg_with_batch_norm(network, backbone.stage_outputs[stages - 1], x)

@@ -28,7 +28,7 @@ PRESETS = {
             "alexnet": {"width": 0.25, "dense_units": 1024},
             "resnet50": {"stages": 1},
             "inception_v3": {"stages": 1},
-            #: Plain VGG stayed at chance here for 6 epochs at every learning rate tried (2e-3 to 1e-4);
+            #: Plain VGG stayed near chance here for 6 epochs at the learning rates tried (2e-3, 5e-4);
             #: with batch normalisation VGG16 reached 0.33 validation macro-F1 (results/ablation.md).
             "vgg16": {"stages": 2, "batch_norm": True},
             "vgg19": {"stages": 2, "batch_norm": True},
