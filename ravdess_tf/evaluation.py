@@ -98,6 +98,60 @@ def breakdown(predictions: pd.DataFrame, by: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def average_predictions(tables) -> pd.DataFrame:
+    """Soft-voting ensemble: the mean of several models' class probabilities for the same clips.
+
+    Parameters
+    ----------
+    tables : sequence of pandas.DataFrame
+        Two or more predictions tables as :func:`ravdess_tf.training.train` writes them
+        (``predictions_test.csv``): one row per clip, ``clip_id``, ``emotion_id`` and one ``p_<emotion>``
+        column per emotion, each row summing to 1. An SVM's ``p_*`` are a decision, not probabilities:
+        leave it out.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The first table's rows and metadata in its order, ``p_*`` the mean over the tables and
+        ``predicted_id`` / ``predicted`` their argmax.
+
+    Examples
+    --------
+    >>> a = pd.DataFrame({"clip_id": ["x"], "emotion_id": [3], **{f"p_{e}": [0.0] for e in EMOTIONS}})
+    >>> b = a.copy()
+    >>> a["p_sad"], b["p_sad"], b["p_angry"] = 1.0, 0.4, 0.6
+    >>> average_predictions([a, b])[["predicted", "p_sad", "p_angry"]].to_dict("records")
+    [{'predicted': 'sad', 'p_sad': 0.7, 'p_angry': 0.3}]
+    """
+    tables = list(tables)
+    if len(tables) < 2:
+        raise ParameterError(f"an ensemble needs two or more predictions tables, got {len(tables)}")
+    columns = [f"p_{emotion}" for emotion in EMOTIONS]
+    for number, table in enumerate(tables):
+        missing = [c for c in ("clip_id", "emotion_id", *columns) if c not in table]
+        if missing:
+            raise ParameterError(f"predictions table {number} lacks the columns {missing}: pass the "
+                                 f"predictions_*.csv tables that training writes")
+    first = tables[0].set_index("clip_id", drop=False)
+    if not first.index.is_unique:
+        raise ParameterError("predictions table 0 lists a clip more than once")
+    probabilities = []
+    for number, table in enumerate(tables):
+        table = table.set_index("clip_id")
+        if len(table) != len(first) or set(table.index) != set(first.index):
+            raise ParameterError(f"predictions table {number} covers other clips than table 0 ({len(table)} "
+                                 f"and {len(first)} clips): an ensemble averages models on the same clips")
+        if not (table.loc[first.index, "emotion_id"].to_numpy() == first["emotion_id"].to_numpy()).all():
+            raise ParameterError(f"predictions table {number} labels some clips differently from table 0")
+        probabilities.append(table.loc[first.index, columns].to_numpy(float))
+    mean = np.mean(probabilities, axis=0)
+    ensemble = first.reset_index(drop=True).copy()
+    ensemble[columns] = mean.round(5)
+    ensemble["predicted_id"] = mean.argmax(axis=1)
+    ensemble["predicted"] = [EMOTIONS[i] for i in ensemble["predicted_id"]]
+    return ensemble
+
+
 def to_markdown(table: pd.DataFrame, float_format: str = "{:.3f}") -> str:
     """A Markdown table (pandas' own needs the optional ``tabulate`` package)."""
     def cell(value):

@@ -31,6 +31,7 @@ LEVERS = {
     "ema-0.99": {"ema_momentum": 0.99},
     "ema-0.999": {"ema_momentum": 0.999},
     "augmented-copies": {"augmented_copies": True},
+    "augmented-copies-seed1": {"augmented_copies": True, "seed": 1},
     "augmented-copies+ema-0.99": {"augmented_copies": True, "ema_momentum": 0.99},
     "augmented-copies+speaker-norm": {"augmented_copies": True, "speaker_normalization": True},
     "weight-decay-0.05": {"weight_decay": 0.05},

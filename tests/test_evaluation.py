@@ -88,3 +88,34 @@ def test_bootstrap_interval_brackets_the_estimate():
     assert low < estimate < high and high - low < 0.2
     with pytest.raises(ParameterError, match="metric must be one of"):
         evaluation.bootstrap_interval(y_true, y_pred, "auc")
+
+
+def _predictions(clip_ids, labels, probabilities):
+    table = pd.DataFrame({"clip_id": clip_ids, "emotion_id": labels})
+    for index, emotion in enumerate(evaluation.EMOTIONS):
+        table[f"p_{emotion}"] = np.asarray(probabilities)[:, index]
+    return table
+
+
+def test_average_predictions_votes_softly_and_aligns_clips():
+    one_hot = np.eye(8)
+    # Model a: clip x sad (confident), clip y calm (barely); model b: x angry (barely), y happy (confident).
+    a = _predictions(["x", "y"], [3, 2], [0.9 * one_hot[3] + 0.1 * one_hot[4], 0.55 * one_hot[1] + 0.45 * one_hot[2]])
+    b = _predictions(["y", "x"], [2, 3], [0.9 * one_hot[2] + 0.1 * one_hot[1], 0.6 * one_hot[4] + 0.4 * one_hot[3]])
+    ensemble = evaluation.average_predictions([a, b])
+    assert list(ensemble["clip_id"]) == ["x", "y"]
+    assert list(ensemble["predicted"]) == ["sad", "happy"]      # neither model alone gets both right
+    np.testing.assert_allclose(ensemble[[f"p_{e}" for e in evaluation.EMOTIONS]].sum(axis=1), 1.0)
+    assert ensemble.loc[0, "p_sad"] == pytest.approx(0.65)
+
+
+def test_average_predictions_refuses_mismatched_tables():
+    table = _predictions(["x", "y"], [0, 1], np.full((2, 8), 1 / 8))
+    with pytest.raises(ParameterError, match="two or more"):
+        evaluation.average_predictions([table])
+    with pytest.raises(ParameterError, match="other clips"):
+        evaluation.average_predictions([table, table.iloc[:1]])
+    with pytest.raises(ParameterError, match="labels some clips differently"):
+        evaluation.average_predictions([table, table.assign(emotion_id=[1, 0])])
+    with pytest.raises(ParameterError, match="lacks the columns"):
+        evaluation.average_predictions([table, table.drop(columns="p_calm")])

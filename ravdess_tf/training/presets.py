@@ -49,10 +49,11 @@ PRESETS = {
         "study": LOG_MEL_STUDY,
         #: VGG has no normalisation layers: at 1e-3, VGG16 never left chance on the paper split
         #: (loss stuck at ln 8 for 12 epochs, every clip one class), so it trains at a tenth of that.
-        #: The transformer also trains on a noisy and a pitch-shifted copy of every training clip: of the
-        #: levers tried on it over the six actor folds, the best mean validation macro-F1 (results/ablation.md).
+        #: The transformer and the LSTM also train on a noisy and a pitch-shifted copy of every training
+        #: clip: of the levers tried on them over the six actor folds, the best mean validation macro-F1
+        #: (results/ablation.md).
         "train_overrides": {"vgg16": {"learning_rate": 1e-4}, "vgg19": {"learning_rate": 1e-4},
-                            "transformer": {"augmented_copies": True}},
+                            "lstm": {"augmented_copies": True}, "transformer": {"augmented_copies": True}},
         "models": {name: {} for name in TRAINABLE_MODELS},
     },
     "whisper": {
