@@ -42,7 +42,8 @@ PRESETS = {
         "description": (
             "The study's full-size networks on an 80-band x 121-frame log-mel input (25 ms hop), "
             "up to 40 epochs with early stopping (patience 10) on validation macro-F1 (learning rate 1e-3; "
-            "1e-4 for VGG16 and VGG19, which have no normalisation layers and did not learn at 1e-3). Sized so "
+            "1e-4 for VGG16 and VGG19, which have no normalisation layers and did not learn at 1e-3); the LSTM "
+            "and the transformer also train on a noisy and a pitch-shifted copy of every training clip. Sized so "
             "that the 7 models x 2 protocols take about 6 hours on a 2-core CPU; minutes on a GPU."),
         "features": {"n_mels": 80, "hop_length": 400},
         "train": {"epochs": 40, "patience": 10, "learning_rate": 1e-3},
