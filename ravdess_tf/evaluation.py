@@ -31,6 +31,9 @@ PAPER_TABLE2 = pd.DataFrame(
 METRIC_NAMES = ("accuracy", "precision_macro", "recall_macro", "f1_macro",
                 "precision_weighted", "recall_weighted", "f1_weighted")
 
+#: The class-probability columns of a predictions table, in the order of ``EMOTIONS``.
+PROBABILITY_COLUMNS = tuple(f"p_{emotion}" for emotion in EMOTIONS)
+
 
 def _labels(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
@@ -98,6 +101,18 @@ def breakdown(predictions: pd.DataFrame, by: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def predictions_table(rows: pd.DataFrame, probabilities: np.ndarray) -> pd.DataFrame:
+    """Metadata of each clip with its predicted class and class probabilities."""
+    columns = [c for c in ("clip_id", "actor", "gender", "emotion", "emotion_id", "intensity", "statement",
+                           "repetition") if c in rows]
+    table = rows[columns].reset_index(drop=True).copy()
+    table["predicted_id"] = probabilities.argmax(axis=1)
+    table["predicted"] = [EMOTIONS[i] for i in table["predicted_id"]]
+    for index, column in enumerate(PROBABILITY_COLUMNS):
+        table[column] = probabilities[:, index].round(5)
+    return table
+
+
 def average_predictions(tables) -> pd.DataFrame:
     """Soft-voting ensemble: the mean of several models' class probabilities for the same clips.
 
@@ -112,8 +127,8 @@ def average_predictions(tables) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        The first table's rows and metadata in its order, ``p_*`` the mean over the tables and
-        ``predicted_id`` / ``predicted`` their argmax.
+        A :func:`predictions_table`: the first table's clips and their metadata in its order, ``p_*``
+        the mean over the tables and ``predicted_id`` / ``predicted`` their argmax.
 
     Examples
     --------
@@ -126,9 +141,8 @@ def average_predictions(tables) -> pd.DataFrame:
     tables = list(tables)
     if len(tables) < 2:
         raise ParameterError(f"an ensemble needs two or more predictions tables, got {len(tables)}")
-    columns = [f"p_{emotion}" for emotion in EMOTIONS]
     for number, table in enumerate(tables):
-        missing = [c for c in ("clip_id", "emotion_id", *columns) if c not in table]
+        missing = [c for c in ("clip_id", "emotion_id", *PROBABILITY_COLUMNS) if c not in table]
         if missing:
             raise ParameterError(f"predictions table {number} lacks the columns {missing}: pass the "
                                  f"predictions_*.csv tables that training writes")
@@ -143,13 +157,8 @@ def average_predictions(tables) -> pd.DataFrame:
                                  f"and {len(first)} clips): an ensemble averages models on the same clips")
         if not (table.loc[first.index, "emotion_id"].to_numpy() == first["emotion_id"].to_numpy()).all():
             raise ParameterError(f"predictions table {number} labels some clips differently from table 0")
-        probabilities.append(table.loc[first.index, columns].to_numpy(float))
-    mean = np.mean(probabilities, axis=0)
-    ensemble = first.reset_index(drop=True).copy()
-    ensemble[columns] = mean.round(5)
-    ensemble["predicted_id"] = mean.argmax(axis=1)
-    ensemble["predicted"] = [EMOTIONS[i] for i in ensemble["predicted_id"]]
-    return ensemble
+        probabilities.append(table.loc[first.index, list(PROBABILITY_COLUMNS)].to_numpy(float))
+    return predictions_table(first, np.mean(probabilities, axis=0))
 
 
 def to_markdown(table: pd.DataFrame, float_format: str = "{:.3f}") -> str:

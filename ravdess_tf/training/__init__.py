@@ -34,7 +34,7 @@ import pandas as pd
 from ..atomic import write_csv, write_json
 from ..cache import FeatureTable
 from ..data import EMOTIONS
-from ..evaluation import compute_metrics
+from ..evaluation import compute_metrics, predictions_table
 from ..exceptions import ParameterError
 from ..features import FeatureConfig, extract_features
 from ..models import BASELINE_NAMES, check_trainable, register_custom_layers
@@ -79,18 +79,6 @@ def feature_tag(feature_config: FeatureConfig, config: TrainConfig) -> str:
     if config.augmented_copies:
         tag += "+copies"
     return tag + ("+speaker-norm" if config.speaker_normalization else "")
-
-
-def predictions_table(rows: pd.DataFrame, probabilities: np.ndarray) -> pd.DataFrame:
-    """Metadata of each clip with its predicted class and class probabilities."""
-    columns = [c for c in ("clip_id", "actor", "gender", "emotion", "emotion_id", "intensity", "statement",
-                           "repetition") if c in rows]
-    table = rows[columns].reset_index(drop=True).copy()
-    table["predicted_id"] = probabilities.argmax(axis=1)
-    table["predicted"] = [EMOTIONS[i] for i in table["predicted_id"]]
-    for index, emotion in enumerate(EMOTIONS):
-        table[f"p_{emotion}"] = probabilities[:, index].round(5)
-    return table
 
 
 def _union(split) -> pd.DataFrame:
