@@ -52,9 +52,10 @@ PRESETS = {
         #: (loss stuck at ln 8 for 12 epochs, every clip one class), so it trains at a tenth of that.
         #: The transformer and the LSTM also train on a noisy and a pitch-shifted copy of every training
         #: clip: of the levers tried on them over the six actor folds, the best mean validation macro-F1
-        #: (results/ablation.md). AlexNet too: on the paper split's validation part they lifted its best
-        #: macro-F1 from about 0.61 to 0.74 (results/ablation.md#the-convolutional-networks). InceptionV3
-        #: gained only without early stopping, on one split: not adopted yet; ResNet50 and VGG not measured.
+        #: (results/ablation.md). AlexNet too: they lifted its best validation macro-F1 from about 0.61
+        #: to 0.74 on the paper split, 0.49 to 0.59 on the actor split (results/ablation.md, "The
+        #: convolutional networks"). InceptionV3 gained only without early stopping, on one split: not
+        #: adopted yet; ResNet50 and VGG not measured.
         "train_overrides": {"vgg16": {"learning_rate": 1e-4}, "vgg19": {"learning_rate": 1e-4},
                             "lstm": {"augmented_copies": True}, "transformer": {"augmented_copies": True},
                             "alexnet": {"augmented_copies": True}},
