@@ -31,6 +31,7 @@ from sklearn.metrics import accuracy_score, f1_score
 import ravdess_tf
 from ravdess_tf.atomic import save_array, write_csv
 from ravdess_tf.cache import default_cache_dir
+from ravdess_tf.evaluation import PROBABILITY_COLUMNS
 from ravdess_tf.features import FeatureConfig, extract_features
 from ravdess_tf.pipeline import normalize_per_speaker
 from ravdess_tf.splits import actor_folds
@@ -107,7 +108,7 @@ def run_probabilities(metadata, run_dirs, part: str = "test") -> np.ndarray:
     probabilities = np.zeros((len(metadata), len(ravdess_tf.EMOTIONS)))
     for run_dir in run_dirs:
         table = pd.read_csv(Path(run_dir) / f"predictions_{part}.csv")
-        probabilities[position[table["clip_id"]].to_numpy()] = table[[f"p_{e}" for e in ravdess_tf.EMOTIONS]]
+        probabilities[position[table["clip_id"]].to_numpy()] = table[list(PROBABILITY_COLUMNS)]
     return probabilities
 
 
