@@ -85,8 +85,13 @@ def cmd_evaluate(args):
     print(f"Figures written to {report.figures_dir}")
 
 
+#: Python's spellings of the JSON constants, which users type as often as JSON's own.
+_PYTHON_CONSTANTS = {"True": True, "False": False, "None": None}
+
+
 def _vary(text: str) -> tuple[str, list]:
-    """``KEY=V1,V2`` of --vary: each value read as JSON (numbers, true/false, null), else as text."""
+    """``KEY=V1,V2`` of --vary: each value read as JSON (numbers, true/false, null; also Python's
+    True/False/None), else as text."""
     import json
 
     key, separator, values = text.partition("=")
@@ -94,6 +99,8 @@ def _vary(text: str) -> tuple[str, list]:
         raise ParameterError(f"--vary {text!r}: write KEY=VALUE1,VALUE2 (e.g. learning_rate=1e-3,3e-4)")
 
     def value(item):
+        if item in _PYTHON_CONSTANTS:
+            return _PYTHON_CONSTANTS[item]
         try:
             return json.loads(item)
         except json.JSONDecodeError:

@@ -194,3 +194,15 @@ def test_study_command_checks_vary_before_loading_data(capsys):
 
     assert main(["study", "--vary", "learning_rate"]) == 2
     assert "--vary 'learning_rate': write KEY=VALUE1,VALUE2" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text, values", [
+    ("augmented_copies=True,False", [True, False]),
+    ("augmented_copies=true,false", [True, False]),
+    ("ema_momentum=None,0.99", [None, 0.99]),
+    ("optimizer=adamw,sgd", ["adamw", "sgd"]),
+])
+def test_vary_reads_python_and_json_constants(text, values):
+    from ravdess_tf.cli import _vary
+
+    assert _vary(text) == (text.partition("=")[0], values)

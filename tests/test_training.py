@@ -91,6 +91,8 @@ def test_lbfgs_linear_head_is_the_logistic_regression(split, tmp_path):
     ({"train_crops": ()}, "train_crops must be None or distinct window positions"),
     ({"train_crops": (0.5, 0.5)}, "train_crops must be None or distinct window positions"),
     ({"train_crops": (0.0, 1.0), "speaker_normalization": True}, "not supported"),
+    ({"augmented_copies": "False"}, "augmented_copies must be True or False, got 'False'"),
+    ({"refit": 1}, "refit must be True or False"),
 ])
 def test_train_config_rejects(kwargs, message):
     with pytest.raises(ParameterError, match=message):

@@ -76,6 +76,11 @@ class TrainConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ParameterError(f"TrainConfig.{name} must be a positive integer, got {value!r}")
+        for name in ("class_weights", "augment", "tensorboard", "refit", "speaker_normalization",
+                     "augmented_copies"):
+            # a string such as "False" would be truthy and switch the option on
+            if not isinstance(getattr(self, name), bool):
+                raise ParameterError(f"TrainConfig.{name} must be True or False, got {getattr(self, name)!r}")
         if not self.learning_rate > 0:
             raise ParameterError(f"TrainConfig.learning_rate must be positive, got {self.learning_rate!r}")
         if self.optimizer not in OPTIMIZERS:
