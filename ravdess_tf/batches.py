@@ -13,7 +13,8 @@ import keras
 import numpy as np
 
 from .exceptions import ParameterError
-from .pipeline import AugmentConfig, Normalizer, _augment_config, _check_inputs, augment_batch, fit_normalizer
+from .pipeline import (AugmentConfig, Normalizer, _augment_config, _check_inputs, augment_batch, fit_normalizer,
+                       mixup_batch)
 
 
 class ArrayBatches(keras.utils.PyDataset):
@@ -35,6 +36,12 @@ class ArrayBatches(keras.utils.PyDataset):
         random choice (order, masks, shifts, noise).
     normalizer : Normalizer or None
         Statistics to standardise with; ``None`` fits them on ``features``.
+    num_classes : int or None
+        Give the labels one-hot, shape ``(batch, num_classes)``, for a
+        categorical loss (label smoothing, mixup); ``None``: class indices.
+    mixup_alpha : float
+        Mix every batch with itself (:func:`ravdess_tf.pipeline.mixup_batch`),
+        after augmenting it; needs ``num_classes``. 0: no mixing.
 
     Notes
     -----
@@ -45,11 +52,20 @@ class ArrayBatches(keras.utils.PyDataset):
     """
 
     def __init__(self, features, labels, batch_size=32, shuffle=False, augment=False, seed=0,
-                 normalizer=None, **kwargs):
+                 normalizer=None, num_classes=None, mixup_alpha=0.0, **kwargs):
         super().__init__(**kwargs)
         features, labels = _check_inputs(features, labels, batch_size)
         if not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ParameterError(f"seed must be a non-negative integer, got {seed!r}")
+        if num_classes is not None and not (isinstance(num_classes, int) and num_classes > labels.max(initial=0)):
+            raise ParameterError(f"num_classes must be an integer above every label ({labels.max(initial=0)}), "
+                                 f"got {num_classes!r}")
+        if mixup_alpha and num_classes is None:
+            raise ParameterError("mixup_alpha mixes one-hot labels: give num_classes too")
+        if not mixup_alpha >= 0:
+            raise ParameterError(f"mixup_alpha must be >= 0, got {mixup_alpha!r}")
+        self.num_classes = num_classes
+        self.mixup_alpha = float(mixup_alpha)
         self.normalizer = normalizer or fit_normalizer(features)
         self.x = self.normalizer(features)[..., None]
         self.y = labels
@@ -71,9 +87,15 @@ class ArrayBatches(keras.utils.PyDataset):
     def __getitem__(self, index):
         rows = self.order[index * self.batch_size:(index + 1) * self.batch_size]
         x = self.x[rows]
+        rng = np.random.default_rng((self.seed, self.epoch, int(index)))
         if self.augment is not None:
-            x = augment_batch(x, np.random.default_rng((self.seed, self.epoch, int(index))), self.augment)
-        return x, self.y[rows]
+            x = augment_batch(x, rng, self.augment)
+        if self.num_classes is None:
+            return x, self.y[rows]
+        y = np.eye(self.num_classes, dtype=np.float32)[self.y[rows]]
+        if self.mixup_alpha:
+            x, y = mixup_batch(x, y, rng, self.mixup_alpha)
+        return x, y
 
     def on_epoch_end(self):
         self.set_epoch(self.epoch + 1)

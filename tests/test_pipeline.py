@@ -4,7 +4,7 @@ import pytest
 from ravdess_tf.exceptions import ParameterError
 from ravdess_tf.batches import ArrayBatches, make_dataset
 from ravdess_tf.pipeline import (MIN_SPEAKER_CLIPS, AugmentConfig, Normalizer, augment_batch,
-                                 fit_normalizer, normalize_per_speaker)
+                                 fit_normalizer, mixup_batch, normalize_per_speaker)
 
 
 @pytest.fixture
@@ -79,6 +79,42 @@ def test_array_batches_match_dataset_without_augmentation(arrays):
     shuffled = ArrayBatches(features, labels, batch_size=10, shuffle=True, augment=True, seed=0)
     x, y = shuffled[0]
     assert x.shape == (10, 16, 30, 1) and sorted(y.tolist()) == sorted(labels.tolist())
+
+
+def test_mixup_mixes_inputs_and_labels_by_one_weight():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(6, 4, 5)).astype(np.float32)
+    y = np.eye(8, dtype=np.float32)[[0, 1, 2, 3, 4, 5]]
+    mixed_x, mixed_y = mixup_batch(x, y, np.random.default_rng(1), alpha=0.4)
+    assert mixed_x.shape == x.shape and mixed_y.shape == y.shape
+    np.testing.assert_allclose(mixed_y.sum(axis=1), 1, atol=1e-6)
+    for row in range(6):  # each row is lam * its own clip + (1 - lam) * one partner's, the labels alike
+        own = mixed_y[row, row]
+        partner = np.argmax(np.where(np.arange(8) == row, -1, mixed_y[row]))
+        expected = x[row] if own == 1 else own * x[row] + mixed_y[row, partner] * x[partner]
+        np.testing.assert_allclose(mixed_x[row], expected, atol=1e-5)
+    again = mixup_batch(x, y, np.random.default_rng(1), alpha=0.4)
+    assert np.array_equal(again[0], mixed_x)  # seeded
+    with pytest.raises(ParameterError, match="alpha must be positive"):
+        mixup_batch(x, y, rng, alpha=0)
+    with pytest.raises(ParameterError, match="one-hot labels"):
+        mixup_batch(x, np.arange(6), rng, alpha=0.2)
+
+
+def test_array_batches_give_one_hot_and_mixed_labels(arrays):
+    features, labels = arrays
+    plain = ArrayBatches(features, labels, batch_size=4, shuffle=True, augment=True, seed=3)
+    one_hot = ArrayBatches(features, labels, batch_size=4, shuffle=True, augment=True, seed=3, num_classes=8)
+    (x, y), (x_hot, y_hot) = plain[0], one_hot[0]
+    assert np.array_equal(x, x_hot) and y_hot.shape == (4, 8) and np.array_equal(y_hot.argmax(axis=1), y)
+    mixed = ArrayBatches(features, labels, batch_size=4, shuffle=True, augment=True, seed=3, num_classes=8,
+                         mixup_alpha=0.2)
+    x_mix, y_mix = mixed[0]
+    assert not np.array_equal(x_mix, x) and np.allclose(y_mix.sum(axis=1), 1)
+    with pytest.raises(ParameterError, match="give num_classes too"):
+        ArrayBatches(features, labels, mixup_alpha=0.2)
+    with pytest.raises(ParameterError, match="num_classes must be an integer above every label"):
+        ArrayBatches(features, labels, num_classes=4)
 
 
 @pytest.mark.parametrize("features, labels, batch_size, message", [

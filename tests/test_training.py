@@ -91,6 +91,9 @@ def test_lbfgs_linear_head_is_the_logistic_regression(split, tmp_path):
     ({"train_crops": ()}, "train_crops must be None or distinct window positions"),
     ({"train_crops": (0.5, 0.5)}, "train_crops must be None or distinct window positions"),
     ({"train_crops": (0.0, 1.0), "speaker_normalization": True}, "not supported"),
+    ({"label_smoothing": 1.0}, "label_smoothing must be a number in \\[0, 1\\)"),
+    ({"mixup_alpha": -0.2}, "mixup_alpha must be a number >= 0"),
+    ({"label_smoothing": 0.1, "optimizer": "lbfgs"}, "fits the linear head by its own loss"),
     ({"augmented_copies": "False"}, "augmented_copies must be True or False, got 'False'"),
     ({"refit": 1}, "refit must be True or False"),
 ])
@@ -218,6 +221,20 @@ def test_train_writes_a_complete_run(split, tmp_path):
 
     with pytest.raises(FileExistsError, match="finished run"):
         train("lstm", split, TrainConfig(**TINY), run_dir=run_dir, cache_dir=tmp_path / "cache", verbose=0)
+
+
+def test_label_smoothing_and_mixup_train_on_soft_labels(split, tmp_path):
+    train("lstm", split, TrainConfig(**TINY), run_dir=tmp_path / "plain", cache_dir=tmp_path / "cache", verbose=0)
+    soft = train("lstm", split, TrainConfig(**TINY, label_smoothing=0.2, mixup_alpha=0.4),
+                 run_dir=tmp_path / "soft", cache_dir=tmp_path / "cache", verbose=0)
+    config = json.loads((tmp_path / "soft" / "config.json").read_text())["train"]
+    assert config["label_smoothing"] == 0.2 and config["mixup_alpha"] == 0.4
+    # the training loss is the smoothed loss on mixed batches, not the plain one
+    losses = [pd.read_csv(tmp_path / name / "history.csv")["loss"].to_numpy() for name in ("plain", "soft")]
+    assert not np.allclose(*losses)
+    assert 0 <= soft["test"]["f1_macro"] <= 1
+    model = keras.models.load_model(tmp_path / "soft" / "best.keras")
+    assert isinstance(model.loss, keras.losses.CategoricalCrossentropy)
 
 
 def test_run_killed_after_training_is_only_evaluated(split, tmp_path):

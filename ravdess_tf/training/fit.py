@@ -34,7 +34,8 @@ def _training_batches(x, y, config, normalizer):
     """The training batches, the same under every backend (a PyDataset), and the callback that keeps
     their epoch in step with the model's (a run resumed at epoch 12 gets epoch 12's batches)."""
     batches = ArrayBatches(x, y, batch_size=config.batch_size, shuffle=True, augment=config.augment,
-                           seed=config.seed, normalizer=normalizer)
+                           seed=config.seed, normalizer=normalizer,
+                           num_classes=len(EMOTIONS) if config.soft_labels else None, mixup_alpha=config.mixup_alpha)
     follow_epoch = keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: batches.set_epoch(epoch))
     return batches, follow_epoch
 
@@ -50,8 +51,11 @@ def fit_network(model_name, config, feature_config, features, labels, normalizer
         if config.initial_weights is not None:
             model.load_weights(config.initial_weights)
         steps_per_epoch = int(np.ceil(len(labels["train"]) / config.batch_size))
-        model.compile(optimizer=_optimizer(config, steps_per_epoch), loss="sparse_categorical_crossentropy",
-                      metrics=["accuracy"])
+        # Class indices and the sparse loss unless the labels are soft; runs without smoothing or mixup
+        # are what they were before these levers existed.
+        loss = (keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing) if config.soft_labels
+                else "sparse_categorical_crossentropy")
+        model.compile(optimizer=_optimizer(config, steps_per_epoch), loss=loss, metrics=["accuracy"])
         x_val = normalizer(features["validation"])[..., None] if len(labels["validation"]) else None
         # The backup comes before the EMA swap, so that it holds the weights being trained and their
         # average in the optimiser; validation, selection and the log see the average.
