@@ -60,10 +60,10 @@ class ArrayBatches(keras.utils.PyDataset):
         if num_classes is not None and not (isinstance(num_classes, int) and num_classes > labels.max(initial=0)):
             raise ParameterError(f"num_classes must be an integer above every label ({labels.max(initial=0)}), "
                                  f"got {num_classes!r}")
-        if mixup_alpha and num_classes is None:
-            raise ParameterError("mixup_alpha mixes one-hot labels: give num_classes too")
         if not mixup_alpha >= 0:
             raise ParameterError(f"mixup_alpha must be >= 0, got {mixup_alpha!r}")
+        if mixup_alpha and num_classes is None:
+            raise ParameterError("mixup_alpha mixes one-hot labels: give num_classes too")
         self.num_classes = num_classes
         self.mixup_alpha = float(mixup_alpha)
         self.normalizer = normalizer or fit_normalizer(features)
