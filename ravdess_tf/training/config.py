@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from ..exceptions import ParameterError
 from ..features import FeatureConfig
@@ -82,11 +82,11 @@ class TrainConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ParameterError(f"TrainConfig.{name} must be a positive integer, got {value!r}")
-        for name in ("class_weights", "augment", "tensorboard", "refit", "speaker_normalization",
-                     "augmented_copies"):
+        for switch in fields(self):
             # a string such as "False" would be truthy and switch the option on
-            if not isinstance(getattr(self, name), bool):
-                raise ParameterError(f"TrainConfig.{name} must be True or False, got {getattr(self, name)!r}")
+            if switch.type == "bool" and not isinstance(getattr(self, switch.name), bool):
+                raise ParameterError(f"TrainConfig.{switch.name} must be True or False, "
+                                     f"got {getattr(self, switch.name)!r}")
         if not self.learning_rate > 0:
             raise ParameterError(f"TrainConfig.learning_rate must be positive, got {self.learning_rate!r}")
         if self.optimizer not in OPTIMIZERS:
