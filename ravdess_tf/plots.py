@@ -17,6 +17,7 @@ import seaborn as sns
 from .atomic import atomic_path
 from .data import EMOTIONS
 from .evaluation import confusion
+from .splits import FOLD_PROTOCOLS, NUM_FOLDS
 
 
 def _axes(ax, size):
@@ -130,6 +131,9 @@ def plot_comparison(comparison: pd.DataFrame, metric: str = "f1_macro", ax=None)
         bar per protocol (its container labelled with the protocol), and a
         bar of the study's reported F1 where it applies. Every bar's height
         is the table's value: configurations are never merged by model name.
+        A cross-validation bar of fewer runs than folds (a study still under
+        way) is marked with its count, "2/6", so that it is not read as the
+        mean of all folds.
     """
     labels = list(dict.fromkeys(comparison["label"]))
     protocols = list(dict.fromkeys(comparison["protocol"]))
@@ -146,6 +150,12 @@ def plot_comparison(comparison: pd.DataFrame, metric: str = "f1_macro", ax=None)
             spread = rows[f"{metric}_std"].where(rows["runs"] > 1) if "runs" in rows else rows[f"{metric}_std"]
             errors = spread.reindex(labels).to_numpy(float)
         ax.bar(positions + index * width, heights, width, yerr=errors, capsize=2, label=protocol)
+        if protocol in FOLD_PROTOCOLS and "runs" in rows:
+            runs = rows["runs"].reindex(labels).to_numpy(float)
+            for position, height, count in zip(positions + index * width, heights, runs):
+                if count < NUM_FOLDS:
+                    ax.annotate(f"{count:.0f}/{NUM_FOLDS}", (position, height), xytext=(0, 2),
+                                textcoords="offset points", ha="center", va="bottom", fontsize=7)
     if not reported.empty:
         ax.bar(positions + len(series) * width, reported.reindex(labels).to_numpy(float), width,
                label="the study's reported F1", color="0.6")
@@ -154,7 +164,9 @@ def plot_comparison(comparison: pd.DataFrame, metric: str = "f1_macro", ax=None)
     ax.set_ylim(0, 1.12)  # room for the legend above the bars
     ax.set_yticks(np.linspace(0, 1, 6))
     ax.set_ylabel(metric.replace("_", " "))
-    ax.set_title(f"test {metric.replace('_', ' ')} by model, front-end and protocol (CV: mean and sd over folds)")
+    partial = f"; n/{NUM_FOLDS}: only n folds run so far" if ax.texts else ""
+    ax.set_title(f"test {metric.replace('_', ' ')} by model, front-end and protocol "
+                 f"(CV: mean and sd over folds{partial})")
     ax.legend(fontsize=8, ncol=len(series) + 1, loc="upper center")
     return figure
 

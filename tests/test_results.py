@@ -21,6 +21,7 @@ from ravdess_tf.plots import plot_comparison
 from ravdess_tf.results import (RUN_IDENTITY, configuration_labels, evaluate_run, load_results, run_file_name,
                                 summarize, tidy_metrics)
 from ravdess_tf.report import write_results
+from ravdess_tf.splits import FOLD_PROTOCOLS, NUM_FOLDS
 
 matplotlib.use("Agg")
 
@@ -123,6 +124,10 @@ def test_comparison_figure_bars_equal_the_table(study):
             else:
                 assert np.isnan(bar.get_height())
     assert bars_checked == len(comparison)
+    # The synthetic CV rows have two folds of six: each bar says so; complete ones would say nothing.
+    partial = comparison[comparison.protocol.isin(FOLD_PROTOCOLS) & (comparison.runs < NUM_FOLDS)]
+    assert len(partial) > 0
+    assert sorted(text.get_text() for text in ax.texts) == sorted(f"{runs}/{NUM_FOLDS}" for runs in partial.runs)
 
 
 def test_metrics_name_each_runs_predictions(study):
