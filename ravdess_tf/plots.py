@@ -143,6 +143,7 @@ def plot_comparison(comparison: pd.DataFrame, metric: str = "f1_macro", ax=None)
     figure, ax = _axes(ax, (max(9.0, 0.9 * len(labels) + 2), 4.8))
     width = 0.8 / (len(series) + (not reported.empty))
     positions = np.arange(len(labels))
+    any_partial = False
     for index, (protocol, rows) in enumerate(series):
         heights = rows[metric].reindex(labels).to_numpy(float)
         errors = None
@@ -154,6 +155,7 @@ def plot_comparison(comparison: pd.DataFrame, metric: str = "f1_macro", ax=None)
             runs = rows["runs"].reindex(labels).to_numpy(float)
             for position, height, count in zip(positions + index * width, heights, runs):
                 if count < NUM_FOLDS:
+                    any_partial = True
                     ax.annotate(f"{count:.0f}/{NUM_FOLDS}", (position, height), xytext=(0, 2),
                                 textcoords="offset points", ha="center", va="bottom", fontsize=7)
     if not reported.empty:
@@ -164,7 +166,7 @@ def plot_comparison(comparison: pd.DataFrame, metric: str = "f1_macro", ax=None)
     ax.set_ylim(0, 1.12)  # room for the legend above the bars
     ax.set_yticks(np.linspace(0, 1, 6))
     ax.set_ylabel(metric.replace("_", " "))
-    partial = f"; n/{NUM_FOLDS}: only n folds run so far" if ax.texts else ""
+    partial = f"; n/{NUM_FOLDS}: only n folds run so far" if any_partial else ""
     ax.set_title(f"test {metric.replace('_', ' ')} by model, front-end and protocol "
                  f"(CV: mean and sd over folds{partial})")
     ax.legend(fontsize=8, ncol=len(series) + 1, loc="upper center")
