@@ -12,7 +12,6 @@ the values. Whether the accuracy matches is another question, answered by traini
 """
 
 import argparse
-import os
 import platform
 import statistics
 import time
@@ -22,10 +21,10 @@ import numpy as np
 
 from ravdess_tf.data import EMOTIONS
 from ravdess_tf.models import build_model
-from ravdess_tf.training import preset_config
+from ravdess_tf.training import describe_device, preset_config
 
-#: The precisions compared; the first is the baseline of every ratio.
-PRECISIONS = ("float32", "mixed_bfloat16")
+#: The precisions compared (of ravdess_tf.training.PRECISIONS); the first is the baseline of every ratio.
+COMPARED_PRECISIONS = ("float32", "mixed_bfloat16")
 
 
 def processor_name() -> str:
@@ -66,14 +65,14 @@ def main():
     parser.add_argument("--repeats", type=int, default=3, help="float32 / mixed_bfloat16 pairs per model")
     args = parser.parse_args()
 
-    print(f"{os.cpu_count()} cores, {platform.machine()}, {processor_name()}, "
+    print(f"{describe_device()} ({processor_name()}), "
           f"Keras {keras.__version__} ({keras.backend.backend()} backend)")
     print("| model | float32 s/step (each pair) | mixed_bfloat16 s/step | bf16 / float32, each pair | median |")
     print("|---|---|---|---|---|")
     for name in args.models:
-        times = {precision: [] for precision in PRECISIONS}
+        times = {precision: [] for precision in COMPARED_PRECISIONS}
         for _ in range(args.repeats):
-            for precision in PRECISIONS:
+            for precision in COMPARED_PRECISIONS:
                 times[precision].append(seconds_per_step(name, precision, args.steps))
         ratios = [low / full for full, low in zip(*times.values())]
         print(f"| {name} | {', '.join(f'{t:.3f}' for t in times['float32'])} "
