@@ -131,9 +131,10 @@ def plot_comparison(comparison: pd.DataFrame, metric: str = "f1_macro", ax=None)
         bar per protocol (its container labelled with the protocol), and a
         bar of the study's reported F1 where it applies. Every bar's height
         is the table's value: configurations are never merged by model name.
-        A cross-validation bar of fewer runs than folds (a study still under
-        way) is marked with its count, "2/6", so that it is not read as the
-        mean of all folds.
+        A cross-validation bar that covers fewer folds than the protocol has
+        (a study still under way) is marked with its count, "2/6", so that it
+        is not read as the mean of all folds; several seeds of one fold count
+        as one fold (tables without ``folds`` fall back on ``runs``).
     """
     labels = list(dict.fromkeys(comparison["label"]))
     protocols = list(dict.fromkeys(comparison["protocol"]))
@@ -151,9 +152,10 @@ def plot_comparison(comparison: pd.DataFrame, metric: str = "f1_macro", ax=None)
             spread = rows[f"{metric}_std"].where(rows["runs"] > 1) if "runs" in rows else rows[f"{metric}_std"]
             errors = spread.reindex(labels).to_numpy(float)
         ax.bar(positions + index * width, heights, width, yerr=errors, capsize=2, label=protocol)
-        if protocol in FOLD_PROTOCOLS and "runs" in rows:
-            runs = rows["runs"].reindex(labels).to_numpy(float)
-            for position, height, count in zip(positions + index * width, heights, runs):
+        coverage = "folds" if "folds" in rows else "runs"
+        if protocol in FOLD_PROTOCOLS and coverage in rows:
+            folds_run = rows[coverage].reindex(labels).to_numpy(float)
+            for position, height, count in zip(positions + index * width, heights, folds_run):
                 if count < NUM_FOLDS:
                     any_partial = True
                     ax.annotate(f"{count:.0f}/{NUM_FOLDS}", (position, height), xytext=(0, 2),

@@ -248,7 +248,9 @@ def summarize(metrics: pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
         One row per (configuration, protocol) in the order first seen:
-        :data:`CONFIGURATION`, ``label``, ``runs``, the mean of ``accuracy``,
+        :data:`CONFIGURATION`, ``label``, ``runs``, ``folds`` (how many
+        distinct folds those runs cover: runs over seeds of one fold count
+        once), the mean of ``accuracy``,
         ``precision_macro``, ``recall_macro`` and ``f1_macro``,
         ``f1_macro_std`` (over folds and seeds; 0 for one run) and
         ``paper_*``, the study's reported values for the same architecture,
@@ -259,6 +261,7 @@ def summarize(metrics: pd.DataFrame) -> pd.DataFrame:
     grouped = metrics.groupby([*CONFIGURATION, "label"], sort=False)
     table = grouped[columns].mean()
     table["f1_macro_std"] = grouped["f1_macro"].std().fillna(0.0)
+    table.insert(0, "folds", grouped["fold"].nunique())
     table.insert(0, "runs", grouped.size())
     table = table.reset_index()
     paper = PAPER_TABLE2.rename(columns={c: f"paper_{c}" for c in PAPER_TABLE2.columns if c != "model"})

@@ -125,9 +125,22 @@ def test_comparison_figure_bars_equal_the_table(study):
                 assert np.isnan(bar.get_height())
     assert bars_checked == len(comparison)
     # The synthetic CV rows have two folds of six: each bar says so; complete ones would say nothing.
-    partial = comparison[comparison.protocol.isin(FOLD_PROTOCOLS) & (comparison.runs < NUM_FOLDS)]
+    partial = comparison[comparison.protocol.isin(FOLD_PROTOCOLS) & (comparison.folds < NUM_FOLDS)]
     assert len(partial) > 0
-    assert sorted(text.get_text() for text in ax.texts) == sorted(f"{runs}/{NUM_FOLDS}" for runs in partial.runs)
+    assert sorted(text.get_text() for text in ax.texts) == sorted(f"{folds}/{NUM_FOLDS}" for folds in partial.folds)
+
+
+def test_partial_cross_validation_counts_folds_not_seeds():
+    """Three folds run with two seeds each is six runs but half a cross-validation."""
+    runs = pd.DataFrame([{"preset": "full", "model": "lstm", "features": "logmel80", "protocol": "actor_cv",
+                          "fold": str(fold), "seed": seed, "accuracy": 0.5, "precision_macro": 0.5,
+                          "recall_macro": 0.5, "f1_macro": 0.4 + 0.01 * fold + 0.02 * seed}
+                         for fold in range(3) for seed in range(2)])
+    comparison = summarize(runs)
+    assert comparison[["runs", "folds"]].values.tolist() == [[6, 3]]
+    ax = plot_comparison(comparison).axes[0]
+    assert [text.get_text() for text in ax.texts] == [f"3/{NUM_FOLDS}"]
+    assert "only n folds run so far" in ax.get_title()
 
 
 def test_metrics_name_each_runs_predictions(study):
