@@ -18,7 +18,7 @@ from .exceptions import ParameterError
 from .features import FeatureConfig
 from .models import TRAINABLE_MODELS
 from .results import CONFIGURATION, METRICS_COLUMNS, RUN_IDENTITY, file_slug, load_results, run_file_name
-from .splits import PROTOCOLS
+from .splits import NUM_FOLDS, PROTOCOLS
 from .training import PRESETS
 
 
@@ -266,7 +266,7 @@ def training_time_table(metrics: pd.DataFrame) -> pd.DataFrame:
 
 def _write_readme(path: Path, preset: str, metrics, comparison, figures_dir: Path, command: str) -> None:
     extra_presets = [name for name in dict.fromkeys(metrics["preset"]) if name != preset]
-    table = comparison[["preset", "model", "features", "protocol", "runs", "accuracy", "precision_macro", "recall_macro", "f1_macro",
+    table = comparison[["preset", "model", "features", "protocol", "runs", "folds", "accuracy", "precision_macro", "recall_macro", "f1_macro",
                         "f1_macro_std", "paper_accuracy", "paper_precision", "paper_recall", "paper_f1"]]
     hours = metrics["train_seconds"].sum() / 3600
     figures = Path(os.path.relpath(figures_dir.resolve(), path.parent.resolve())).as_posix()
@@ -283,7 +283,9 @@ def _write_readme(path: Path, preset: str, metrics, comparison, figures_dir: Pat
         "",
         "Test metrics (fractions; macro averages over the 8 emotions), beside the study's Table 2 "
         "(`paper_*`, its own random split; it does not say how it averaged). A row is one configuration "
-        "(preset, model, front-end, protocol); `runs` counts its folds and seeds, averaged here. A `features` tag "
+        "(preset, model, front-end, protocol); `runs` counts its runs (folds and seeds), averaged here, and `folds` "
+        f"the distinct folds among them (a cross-validation with `folds` below {NUM_FOLDS} is still under way). "
+        "A `features` tag "
         "ending in `+level` (or `+levelN`, N dBFS) is a level-normalised front-end (feature version 2: every clip's "
         "active speech brought to -25 dBFS, or N); without it, clips at their recorded level:",
         "",
