@@ -71,7 +71,7 @@ MODEL = "alexnet"
 # ## What the full study measured
 #
 # One row per configuration: the front-end (`features`) and the protocol, averaged over its runs
-# (the actor folds run so far under `actor_cv`: `runs` counts them). The study's Table 2 is beside the spectrogram rows; only the
+# (under `actor_cv`, the actor folds run so far: `runs` counts them). The study's Table 2 is beside the spectrogram rows; only the
 # `paper` protocol is its split, the others test actors the model never heard.
 
 # %%

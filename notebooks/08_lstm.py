@@ -70,7 +70,7 @@ MODEL = "lstm"
 # ## What the full study measured
 #
 # One row per configuration: the front-end (`features`) and the protocol, averaged over its runs
-# (six actor folds under `actor_cv`). The study's Table 2 is beside the spectrogram rows; only the
+# (under `actor_cv`, the actor folds run so far: `runs` counts them). The study's Table 2 is beside the spectrogram rows; only the
 # `paper` protocol is its split, the others test actors the model never heard.
 
 # %%

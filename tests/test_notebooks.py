@@ -134,3 +134,19 @@ def test_execute_script_selects_by_name_or_number():
     assert len(execute.select([])) == len(SOURCES)
     with pytest.raises(SystemExit, match="no notebook '99'"):
         execute.select(["99"])
+
+
+def test_model_notebooks_share_one_body():
+    """03-09 differ only in their introduction and model: the rest is model_notebooks.BODY, edited once."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("model_notebooks", NOTEBOOKS / "model_notebooks.py")
+    model_notebooks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(model_notebooks)
+    assert set(model_notebooks.MODEL_NOTEBOOKS) == {p.stem for p in SOURCES if "03" <= p.stem[:2] <= "09"}
+    for stem, model in model_notebooks.MODEL_NOTEBOOKS.items():
+        text = (NOTEBOOKS / f"{stem}.py").read_text()
+        assert text == model_notebooks.expected_text(stem), (
+            f"{stem}.py is not model_notebooks.BODY after its introduction: edit BODY and run "
+            "python notebooks/model_notebooks.py")
+        assert f'MODEL = "{model}"' in text
