@@ -155,10 +155,11 @@ def plot_comparison(comparison: pd.DataFrame, metric: str = "f1_macro", ax=None)
         coverage = "folds" if "folds" in rows else "runs"
         if protocol in FOLD_PROTOCOLS and coverage in rows:
             folds_run = rows[coverage].reindex(labels).to_numpy(float)
-            for position, height, count in zip(positions + index * width, heights, folds_run):
+            tops = heights + (np.nan_to_num(errors) if errors is not None else 0)  # above the error bar
+            for position, top, count in zip(positions + index * width, tops, folds_run):
                 if count < NUM_FOLDS:
                     any_partial = True
-                    ax.annotate(f"{count:.0f}/{NUM_FOLDS}", (position, height), xytext=(0, 2),
+                    ax.annotate(f"{count:.0f}/{NUM_FOLDS}", (position, top), xytext=(0, 2),
                                 textcoords="offset points", ha="center", va="bottom", fontsize=7)
     if not reported.empty:
         ax.bar(positions + len(series) * width, reported.reindex(labels).to_numpy(float), width,
