@@ -139,27 +139,38 @@ pd.DataFrame({f"this run ({PRESET}, {PROTOCOL})": list(ours.values()), "study (T
 """
 
 
-def expected_text(stem: str) -> str:
-    """What ``notebooks/<stem>.py`` should hold: its own introduction, then :data:`BODY` for its model."""
-    current = (HERE / f"{stem}.py").read_text()
+def expected_text(stem: str, current: str) -> str:
+    """What ``notebooks/<stem>.py``, now holding ``current``, should hold: its own introduction, then
+    :data:`BODY` for its model."""
     if BODY_STARTS not in current:
         raise SystemExit(f"notebooks/{stem}.py has no first code cell starting {BODY_STARTS!r}: "
                          "put back the Colab cell that opens every model notebook")
     return current[:current.index(BODY_STARTS)] + BODY.replace(PLACEHOLDER, MODEL_NOTEBOOKS[stem])
 
 
+def stale_notebooks() -> dict[str, str]:
+    """The model notebooks whose text is not :func:`expected_text`, each with the text it should hold."""
+    stale = {}
+    for stem in MODEL_NOTEBOOKS:
+        current = (HERE / f"{stem}.py").read_text()
+        expected = expected_text(stem, current)
+        if current != expected:
+            stale[stem] = expected
+    return stale
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if a body differs")
     args = parser.parse_args()
-    differing = [stem for stem in MODEL_NOTEBOOKS if (HERE / f"{stem}.py").read_text() != expected_text(stem)]
+    stale = stale_notebooks()
     if args.check:
-        if differing:
-            sys.exit("not written from model_notebooks.BODY: " + ", ".join(differing)
+        if stale:
+            sys.exit("not written from model_notebooks.BODY: " + ", ".join(stale)
                      + "; edit BODY, not the notebook, and run python notebooks/model_notebooks.py")
         return
-    for stem in differing:
-        write_text(HERE / f"{stem}.py", expected_text(stem))
+    for stem, expected in stale.items():
+        write_text(HERE / f"{stem}.py", expected)
         print(f"rewrote notebooks/{stem}.py: run python notebooks/execute.py {stem[:2]}")
 
 
