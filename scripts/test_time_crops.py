@@ -47,8 +47,10 @@ def window_probabilities(predictor, audio: list[np.ndarray], position: float) ->
     return predictor.predict_audio([fix_length(samples, size, position) for samples in audio])
 
 
-def score(run_dir: Path, metadata: pd.DataFrame) -> dict:
-    """One row: the run's identity, and macro-F1 and accuracy of the centred window and of the mean."""
+def score(run_dir: Path, clip_paths: pd.Series) -> dict:
+    """One row: the run's identity, and macro-F1 and accuracy of the centred window and of the mean.
+
+    ``clip_paths`` is every clip's audio file, indexed by ``clip_id``."""
     config = json.loads((run_dir / "config.json").read_text())
     predictor = load_run(run_dir)
     if predictor.feature_config.kind == "whisper":
@@ -57,8 +59,7 @@ def score(run_dir: Path, metadata: pd.DataFrame) -> dict:
            "seed": config["train"]["seed"]}
     for split in SPLITS:
         saved = pd.read_csv(run_dir / f"predictions_{split}.csv")
-        paths = metadata.set_index("clip_id").loc[saved["clip_id"], "path"]
-        audio = [load_audio(path, predictor.feature_config.sample_rate) for path in paths]
+        audio = [load_audio(path, predictor.feature_config.sample_rate) for path in clip_paths.loc[saved["clip_id"]]]
         windows = {name: window_probabilities(predictor, audio, position) for name, position in POSITIONS.items()}
         centre = windows["centre"].argmax(axis=1)
         mean = np.mean(list(windows.values()), axis=0).argmax(axis=1)
@@ -81,8 +82,8 @@ def main() -> None:
     if unfinished:
         raise SystemExit(f"not finished runs (no predictions_test.csv): {', '.join(unfinished)}; "
                          "give the folders of finished runs")
-    metadata = ravdess_tf.load_metadata(args.data_dir)
-    table = pd.DataFrame([score(run, metadata) for run in args.runs])
+    clip_paths = ravdess_tf.load_metadata(args.data_dir).set_index("clip_id")["path"]
+    table = pd.DataFrame([score(run, clip_paths) for run in args.runs])
     if Path(args.out).is_file():
         earlier = pd.read_csv(args.out)
         table = pd.concat([earlier[~earlier["run"].isin(table["run"])], table], ignore_index=True)
