@@ -179,10 +179,18 @@ def _upload(page, path):
     page.locator("#recording input[type=file]").set_input_files(str(path))
 
 
+#: The answer's text once it contains ``text`` and is settled. Gradio draws its progress
+#: ("processing | 8.0s") inside the component while any event that updates it is still running,
+#: so a new answer can show beside a progress line for a moment; read it only once that is gone.
+SETTLED_ANSWER = """text => {
+    const answer = document.querySelector('#answer');
+    const shown = answer.innerText;
+    return shown.includes(text) && !answer.querySelector('.progress-text') && shown;
+}"""
+
+
 def _answer_containing(page, text, timeout_s=120):
-    page.wait_for_function("text => document.querySelector('#answer').innerText.includes(text)", arg=text,
-                           timeout=timeout_s * 1000)
-    return page.inner_text("#answer")
+    return page.wait_for_function(SETTLED_ANSWER, arg=text, timeout=timeout_s * 1000).json_value()
 
 
 @pytest.mark.realdata
