@@ -37,12 +37,19 @@ def save_figure(figure, path: str | os.PathLike, dpi: int = 120) -> Path:
 
 
 def plot_confusion(y_true, y_pred, normalize: bool = False, title: str = "", ax=None):
-    """Confusion matrix heat map: counts, or each row as fractions of its true class."""
+    """Confusion matrix heat map: counts, or each row as fractions of its true class.
+
+    Drawn with scikit-learn's ``ConfusionMatrixDisplay``, not seaborn's ``heatmap``: the
+    latter draws the whole figure once per call to check its tick labels for overlap, so a
+    grid of 53 matrices (notebook 10's) drew the figure 53 times, about 3 minutes on a CPU
+    core (``benchmarks/bench_plots.py``).
+    """
+    from sklearn.metrics import ConfusionMatrixDisplay
+
     figure, ax = _axes(ax, (6, 5))
-    matrix = confusion(y_true, y_pred, normalize=normalize)
-    sns.heatmap(matrix, annot=True, fmt=".2f" if normalize else "d", cmap="Blues", cbar=False,
-                xticklabels=EMOTIONS, yticklabels=EMOTIONS, vmin=0, vmax=1 if normalize else None,
-                ax=ax, annot_kws={"size": 8})
+    display = ConfusionMatrixDisplay(confusion(y_true, y_pred, normalize=normalize), display_labels=EMOTIONS)
+    display.plot(ax=ax, cmap="Blues", colorbar=False, values_format=".2f" if normalize else "d",
+                 xticks_rotation=45, im_kw={"vmin": 0, "vmax": 1} if normalize else None, text_kw={"size": 8})
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(title or ("confusion (row-normalised)" if normalize else "confusion (counts)"))
