@@ -105,7 +105,7 @@ breakdown.pivot_table(index=["preset", "model", "features", "protocol"], columns
 # actor-independent protocols; with cross-validation, the spread over folds is the better guide.
 
 # %%
-intervals = results.bootstrap_intervals("f1_macro", n_resamples=300, seed=SEED)
+intervals = results.bootstrap_intervals("f1_macro", n_resamples=1000, seed=SEED)
 intervals.round(3)
 
 # %%

@@ -90,6 +90,29 @@ def test_bootstrap_interval_brackets_the_estimate():
         evaluation.bootstrap_interval(y_true, y_pred, "auc")
 
 
+def test_metrics_of_confusions_equal_scikit_learn_on_each_matrix():
+    """The bootstrap's array arithmetic gives compute_metrics' values, absent and never-predicted classes too."""
+    rng = np.random.default_rng(3)
+    cases = [(rng.integers(0, 8, 50), rng.integers(0, 8, 50)),
+             (rng.integers(1, 6, 30), rng.integers(0, 4, 30)),  # classes 0 and 6, 7: absent or only predicted
+             (np.array([2, 2, 5]), np.array([2, 2, 2]))]         # class 5 never predicted
+    counts = np.stack([evaluation.confusion(y_true, y_pred) for y_true, y_pred in cases])
+    stacked = evaluation.metrics_of_confusions(counts)
+    assert set(stacked) == set(evaluation.METRIC_NAMES)
+    for index, (y_true, y_pred) in enumerate(cases):
+        expected = evaluation.compute_metrics(y_true, y_pred)
+        for name in evaluation.METRIC_NAMES:
+            assert stacked[name][index] == pytest.approx(expected[name], abs=1e-12), (index, name)
+
+
+def test_bootstrap_interval_rejects_a_bad_count_or_confidence():
+    y = np.array([0, 1, 1, 0])
+    with pytest.raises(ParameterError, match="n_resamples must be"):
+        evaluation.bootstrap_interval(y, y, n_resamples=0)
+    with pytest.raises(ParameterError, match="confidence must be"):
+        evaluation.bootstrap_interval(y, y, confidence=95)
+
+
 def _predictions(clip_ids, labels, probabilities):
     table = pd.DataFrame({"clip_id": clip_ids, "emotion_id": labels})
     for index, emotion in enumerate(evaluation.EMOTIONS):
