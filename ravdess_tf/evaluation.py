@@ -251,17 +251,18 @@ def bootstrap_interval(y_true, y_pred, metric: str = "f1_macro", n_resamples: in
     y_true, y_pred = _labels(y_true, y_pred)
     if metric not in METRIC_NAMES:
         raise ParameterError(f"metric must be one of {', '.join(METRIC_NAMES)}, got {metric!r}")
-    if int(n_resamples) != n_resamples or n_resamples < 1:
+    if not isinstance(n_resamples, (int, np.integer)) or n_resamples < 1:
         raise ParameterError(f"n_resamples must be a whole number of at least 1, got {n_resamples!r}")
     if not 0 < confidence < 1:
         raise ParameterError(f"confidence must be a fraction between 0 and 1 (0.95 for 95 %), got {confidence!r}")
     classes, codes = np.unique(np.concatenate([y_true, y_pred]), return_inverse=True)
     true_codes, predicted_codes = codes[:len(y_true)], codes[len(y_true):]
     n_classes = len(classes)
-    rows = np.random.default_rng(seed).integers(0, len(y_true), (int(n_resamples), len(y_true)))
-    cells = (np.arange(int(n_resamples))[:, None] * n_classes + true_codes[rows]) * n_classes + predicted_codes[rows]
-    counts = np.bincount(cells.ravel(), minlength=int(n_resamples) * n_classes ** 2)
-    values = metrics_of_confusions(counts.reshape(int(n_resamples), n_classes, n_classes))[metric]
+    rows = np.random.default_rng(seed).integers(0, len(y_true), (n_resamples, len(y_true)))
+    # One bincount over (resample, true class, predicted class) cells counts every resample's matrix.
+    cells = (np.arange(n_resamples)[:, None] * n_classes + true_codes[rows]) * n_classes + predicted_codes[rows]
+    counts = np.bincount(cells.ravel(), minlength=n_resamples * n_classes ** 2)
+    values = metrics_of_confusions(counts.reshape(n_resamples, n_classes, n_classes))[metric]
     tail = (1 - confidence) / 2 * 100
     low, high = np.percentile(values, [tail, 100 - tail])
     return float(low), float(high)

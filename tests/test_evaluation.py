@@ -109,6 +109,8 @@ def test_bootstrap_interval_rejects_a_bad_count_or_confidence():
     y = np.array([0, 1, 1, 0])
     with pytest.raises(ParameterError, match="n_resamples must be"):
         evaluation.bootstrap_interval(y, y, n_resamples=0)
+    with pytest.raises(ParameterError, match="n_resamples must be"):
+        evaluation.bootstrap_interval(y, y, n_resamples=2.5)
     with pytest.raises(ParameterError, match="confidence must be"):
         evaluation.bootstrap_interval(y, y, confidence=95)
 
