@@ -73,12 +73,13 @@ MODEL = "vgg16"
 # ## What the full study measured
 #
 # One row per configuration: the front-end (`features`) and the protocol, averaged over its runs
-# (under `actor_cv`, the actor folds run so far: `runs` counts them). The study's Table 2 is beside the spectrogram rows; only the
-# `paper` protocol is its split, the others test actors the model never heard.
+# (`runs` counts its folds and seeds, `folds` the distinct actor folds among them: an `actor_cv` row with
+# `folds` below 6 is a cross-validation still under way). The study's Table 2 is beside the spectrogram
+# rows; only the `paper` protocol is its split, the others test actors the model never heard.
 
 # %%
 committed = load_results(RESULTS_DIR).of_model(MODEL)
-committed.comparison()[["features", "protocol", "runs", "accuracy", "precision_macro", "recall_macro",
+committed.comparison()[["features", "protocol", "runs", "folds", "accuracy", "precision_macro", "recall_macro",
                         "f1_macro", "f1_macro_std", "paper_f1"]].round(3)
 
 # %% [markdown]
