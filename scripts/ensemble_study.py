@@ -58,6 +58,8 @@ def main() -> None:
     args = parser.parse_args()
     if len(set(args.models)) < 2:
         parser.error(f"--models needs two or more different models, got {args.models}")
+    if "svm" in args.models:
+        parser.error("--models cannot include svm: its p_* columns are a decision, not probabilities to average")
     table = score(Path(args.results_dir) / "predictions" / "full" / args.features, args.models)
     write_csv(Path(args.out), table)
     summary = table.groupby("run", sort=False).agg(
