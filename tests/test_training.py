@@ -182,7 +182,7 @@ def test_weight_averaging_selects_the_averaged_weights(split, tmp_path):
     config = TrainConfig(**TINY, ema_momentum=0.9)
     with pytest.raises(KeyboardInterrupt):
         train("lstm", split, config, run_dir=tmp_path / "ema", cache_dir=tmp_path / "cache", verbose=0,
-              callbacks=[_Interrupt()])
+              callbacks=[_Interrupt(1, "begin")])  # epoch 0 backed up
     averaged = train("lstm", split, config, run_dir=tmp_path / "ema", cache_dir=tmp_path / "cache", verbose=0)
     assert averaged["epochs"] == plain["epochs"] == 2
     weights = [keras.models.load_model(tmp_path / name / "best.keras").get_weights() for name in ("plain", "ema")]
@@ -249,21 +249,78 @@ def test_run_killed_after_training_is_only_evaluated(split, tmp_path):
 
 
 class _Interrupt(keras.callbacks.Callback):
+    """A kill at the start or the end of one epoch (after the library's callbacks have seen that moment)."""
+
+    def __init__(self, epoch, at):
+        super().__init__()
+        self.epoch, self.at = epoch, at
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.at == "begin" and epoch == self.epoch:
+            raise KeyboardInterrupt
+
     def on_epoch_end(self, epoch, logs=None):
-        raise KeyboardInterrupt
+        if self.at == "end" and epoch == self.epoch:
+            raise KeyboardInterrupt
 
 
-def test_interrupted_run_resumes(split, tmp_path):
+@pytest.mark.parametrize("at, logged, backed_up", [("begin", 2, True), ("end", 2, True), ("end", 1, False)])
+def test_interrupted_run_resumes(split, tmp_path, at, logged, backed_up):
+    """Killed at the start of epoch 2 (epochs 0-1 backed up), or at the end of epoch 1 or 0 (logged and scored,
+    not yet backed up): the resumed run has every epoch once in its log and its selection."""
     run_dir = tmp_path / "run"
     config = TrainConfig(**{**TINY, "epochs": 3})
     with pytest.raises(KeyboardInterrupt):
         train("lstm", split, config, run_dir=run_dir, cache_dir=tmp_path / "cache", verbose=0,
-              callbacks=[_Interrupt()])
-    assert (run_dir / "backup").exists() and not (run_dir / "metrics.json").exists()
-    assert len(pd.read_csv(run_dir / "history.csv")) == 1
+              callbacks=[_Interrupt(2 if at == "begin" else logged - 1, at)])
+    assert (run_dir / "backup").exists() == backed_up and not (run_dir / "metrics.json").exists()
+    assert len(pd.read_csv(run_dir / "history.csv")) == logged
+    assert json.loads((run_dir / "selection.json").read_text())["epochs_done"] == logged
     result = train("lstm", split, config, run_dir=run_dir, cache_dir=tmp_path / "cache", verbose=0)
-    assert result["epochs"] == 3  # one before the interruption, two after: not restarted
-    assert len(pd.read_csv(run_dir / "history.csv")) == 3
+    assert result["epochs"] == 3
+    assert pd.read_csv(run_dir / "history.csv")["epoch"].tolist() == [0, 1, 2]
+    selection = json.loads((run_dir / "selection.json").read_text())
+    assert selection["epochs_done"] == 3 and selection["epochs_since_best"] == 3 - selection["best_epoch"]
+
+
+def test_backup_holds_the_trained_weights_not_their_average(tmp_path):
+    """With an average of the weights swapped in for validation, the backup still holds the weights being
+    trained: a resumed run goes on from those."""
+    from ravdess_tf.training.resume import DeferredBackup
+
+    x = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
+    y = (x[:, 0] > 0).astype("int32")
+
+    def compiled():
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+        model.compile(keras.optimizers.Adam(0.1, use_ema=True, ema_momentum=0.9), "sparse_categorical_crossentropy")
+        return model
+
+    class Snapshot(keras.callbacks.Callback):
+        """The model's weights when an epoch begins; at epoch ``kill_at``, a kill after the snapshot."""
+
+        def __init__(self, kill_at=None):
+            super().__init__()
+            self.kill_at = kill_at
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.weights = [w.copy() for w in self.model.get_weights()]
+            if epoch == self.kill_at:
+                raise KeyboardInterrupt
+
+    def callbacks(last):
+        return [keras.callbacks.SwapEMAWeights(swap_on_epoch=True), DeferredBackup(tmp_path / "backup"), last]
+
+    first, snapshot = compiled(), Snapshot(kill_at=2)
+    with pytest.raises(KeyboardInterrupt):
+        first.fit(x, y, epochs=4, batch_size=8, verbose=0, callbacks=callbacks(snapshot))
+    resumed, restored = compiled(), Snapshot()
+    resumed.fit(x, y, epochs=3, batch_size=8, verbose=0, callbacks=callbacks(restored))
+    for trained, back in zip(snapshot.weights, restored.weights):
+        np.testing.assert_array_equal(trained, back)
+    averaged = [v.numpy() for v in first.optimizer._model_variables_moving_average]  # swapped out: the average
+    assert not np.allclose(averaged[0], snapshot.weights[0])
 
 
 def test_final_model_without_validation(split, tmp_path):

@@ -3,7 +3,8 @@
 :func:`train` prepares the run folder and the features, fits (:mod:`.fit` by
 gradient, :mod:`.linear` for the exact linear head), and evaluates the
 selected model. What a run is told: :class:`~.config.TrainConfig`, usually
-from a preset (:mod:`.presets`); how its epoch is chosen: :mod:`.selection`.
+from a preset (:mod:`.presets`); how its epoch is chosen: :mod:`.selection`;
+how it resumes: :mod:`.resume`.
 
 A run is one folder::
 
@@ -12,7 +13,7 @@ A run is one folder::
     history.csv             one row per epoch: loss, accuracy, val_loss, val_accuracy, val_macro_f1, lr
     selection.json          the best epoch so far and the early-stopping state (resume-safe)
     best.keras              the model of the best validation macro-F1
-    backup/                 BackupAndRestore's state while the run is unfinished
+    backup/                 the last backed-up epoch while the run is unfinished
     predictions_validation.csv, predictions_test.csv
     metrics.json            written last: a run with it is finished
 

@@ -12,6 +12,7 @@ from ..data import EMOTIONS
 from ..models import build_model
 from ..batches import ArrayBatches
 from ..pipeline import class_weights_for
+from .resume import DeferredBackup, EpochLog
 from .selection import SelectOnValidation
 
 
@@ -57,14 +58,15 @@ def fit_network(model_name, config, feature_config, features, labels, normalizer
                 else "sparse_categorical_crossentropy")
         model.compile(optimizer=_optimizer(config, steps_per_epoch), loss=loss, metrics=["accuracy"])
         x_val = normalizer(features["validation"])[..., None] if len(labels["validation"]) else None
-        # The backup comes before the EMA swap, so that it holds the weights being trained and their
-        # average in the optimiser; validation, selection and the log see the average.
-        all_callbacks = [follow_epoch, keras.callbacks.BackupAndRestore(str(run_dir / "backup"))]
+        # Validation, selection and the log see the weights' average when there is one; the backup, taken
+        # when the next epoch begins, after the swap back, holds the weights being trained.
+        all_callbacks = [follow_epoch]
         if config.ema_momentum is not None:
             all_callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
         all_callbacks += [
             SelectOnValidation(x_val, labels["validation"], run_dir, config.patience),
-            keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
+            DeferredBackup(run_dir / "backup"),
+            EpochLog(run_dir / "history.csv"),
         ]
         if config.tensorboard:
             all_callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))

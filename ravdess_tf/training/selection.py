@@ -21,10 +21,14 @@ class SelectOnValidation(keras.callbacks.Callback):
 
     It does the work of EarlyStopping(restore_best_weights) and
     ModelCheckpoint(save_best_only) in one place and keeps its state in
-    ``selection.json``, so a run resumed by BackupAndRestore remembers the
+    ``selection.json``, so a run resumed from its backup remembers the
     best epoch so far (the stock callbacks start afresh and could overwrite
     a better model from before the interruption). Without validation clips
     (``x_val=None``: a final model on all actors) it keeps the latest model.
+
+    Seeing an epoch again (a run killed after the epoch ended but before its
+    backup trains it again) is harmless: the epochs since the best are
+    counted from ``epochs_done`` and ``best_epoch``, not incremented.
     """
 
     def __init__(self, x_val, y_val, run_dir: Path, patience: int):
@@ -33,11 +37,15 @@ class SelectOnValidation(keras.callbacks.Callback):
         self.state_path = Path(run_dir) / "selection.json"
         self.model_path = Path(run_dir) / "best.keras"
         self.patience = patience
-        self.state = {"best_f1": -1.0, "best_epoch": None, "epochs_since_best": 0, "train_seconds": 0.0}
+        self.state = {"best_f1": -1.0, "best_epoch": None, "epochs_since_best": 0, "epochs_done": 0,
+                      "train_seconds": 0.0}
 
     def on_train_begin(self, logs=None):
         if self.state_path.is_file():
-            self.state.update(json.loads(self.state_path.read_text()))
+            saved = json.loads(self.state_path.read_text())
+            if "epochs_done" not in saved:  # written before the key existed: the best epoch and those since
+                saved["epochs_done"] = (saved.get("best_epoch") or 0) + saved.get("epochs_since_best", 0)
+            self.state.update(saved)
         if self.state["best_f1"] is None:
             self.state["best_f1"] = -1.0
 
@@ -59,11 +67,11 @@ class SelectOnValidation(keras.callbacks.Callback):
             logs["val_macro_f1"] = compute_metrics(self.y_val, predicted)["f1_macro"]
             improved = logs["val_macro_f1"] > self.state["best_f1"]
         if improved:
-            self.state.update(best_f1=logs.get("val_macro_f1"), best_epoch=epoch + 1, epochs_since_best=0)
+            self.state.update(best_f1=logs.get("val_macro_f1"), best_epoch=epoch + 1)
             with atomic_path(self.model_path) as temporary:
                 self.model.save(temporary)
-        else:
-            self.state["epochs_since_best"] += 1
-            if self.state["epochs_since_best"] >= self.patience:
-                self.model.stop_training = True
+        self.state["epochs_done"] = epoch + 1
+        self.state["epochs_since_best"] = self.state["epochs_done"] - self.state["best_epoch"]
+        if self.state["epochs_since_best"] >= self.patience:
+            self.model.stop_training = True
         write_json(self.state_path, self.state)
