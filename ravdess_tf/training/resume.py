@@ -69,6 +69,7 @@ def drop_epochs_from(path: Path, epoch: int) -> None:
     """Remove the rows of epochs ``epoch`` and later from the CSV log at ``path`` (atomically; no file, no-op)."""
     if not path.is_file():
         return
+    # The csv module, not pandas and atomic.write_csv: the kept rows stay as CSVLogger wrote them, digit for digit.
     with open(path, newline="") as file:
         rows = list(csv.reader(file))
     if len(rows) < 2 or rows[0][0] != "epoch":
