@@ -35,6 +35,7 @@ LEVERS = {
     "augmented-copies+ema-0.99": {"augmented_copies": True, "ema_momentum": 0.99},
     "augmented-copies+speaker-norm": {"augmented_copies": True, "speaker_normalization": True},
     "augmented-copies+label-smoothing-0.1": {"augmented_copies": True, "label_smoothing": 0.1},
+    "augmented-copies+label-smoothing-0.1-seed1": {"augmented_copies": True, "label_smoothing": 0.1, "seed": 1},
     "augmented-copies+mixup-0.2": {"augmented_copies": True, "mixup_alpha": 0.2},
     "weight-decay-0.05": {"weight_decay": 0.05},
     "lr-3e-4": {"learning_rate": 3e-4},
