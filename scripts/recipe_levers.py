@@ -37,6 +37,7 @@ LEVERS = {
     "augmented-copies+label-smoothing-0.1": {"augmented_copies": True, "label_smoothing": 0.1},
     "augmented-copies+label-smoothing-0.1-seed1": {"augmented_copies": True, "label_smoothing": 0.1, "seed": 1},
     "augmented-copies+mixup-0.2": {"augmented_copies": True, "mixup_alpha": 0.2},
+    "augmented-copies+mixup-0.2-seed1": {"augmented_copies": True, "mixup_alpha": 0.2, "seed": 1},
     "weight-decay-0.05": {"weight_decay": 0.05},
     "lr-3e-4": {"learning_rate": 3e-4},
     "epochs-60": {"epochs": 60, "patience": 15},

@@ -45,7 +45,8 @@ PRESETS = {
             "1e-4 for VGG16 and VGG19, which have no normalisation layers and did not learn at 1e-3); the LSTM, "
             "the transformer, AlexNet, ResNet50, InceptionV3 and VGG16 also train on a noisy and a pitch-shifted copy of every "
             "training clip, InceptionV3 for all 40 epochs (no early stopping). "
-            "Sized so that the 7 models x 2 protocols take about 11 hours on a 2-core CPU; minutes on a GPU."),
+            "The 7 models x 2 protocols take about 18 hours on a 2-core CPU (two thirds of it VGG16 and VGG19, estimated from "
+            "their runs without the copies); minutes on a GPU."),
         "features": {"n_mels": 80, "hop_length": 400},
         "train": {"epochs": 40, "patience": 10, "learning_rate": 1e-3},
         "study": LOG_MEL_STUDY,
