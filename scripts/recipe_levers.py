@@ -4,7 +4,9 @@ Every lever is the ``full`` preset's recipe with a few :class:`ravdess_tf.traini
 changed; each is trained on the six actor-CV folds and chosen on its mean *validation* macro-F1 (the
 validation actors of each fold); test macro-F1 is reported and never used for a choice.
 
-    python scripts/recipe_levers.py --model transformer --levers recipe ema-0.99
+    python scripts/recipe_levers.py --model transformer --levers recipe ema-0.99 augmented-copies-seed1
+
+A lever's name followed by ``-seedN`` is that lever trained with random seed N (the preset's is 0).
 
 Resumable: a lever's finished folds are read back from RUNS_DIR/LEVER/MODEL-actor_cv-foldK, unfinished
 ones resume there. Appends to ``results/ablation.csv`` (one row per model, lever and fold) and prints
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -31,22 +34,44 @@ LEVERS = {
     "ema-0.99": {"ema_momentum": 0.99},
     "ema-0.999": {"ema_momentum": 0.999},
     "augmented-copies": {"augmented_copies": True},
-    "augmented-copies-seed1": {"augmented_copies": True, "seed": 1},
     "augmented-copies+ema-0.99": {"augmented_copies": True, "ema_momentum": 0.99},
     "augmented-copies+speaker-norm": {"augmented_copies": True, "speaker_normalization": True},
     "augmented-copies+label-smoothing-0.1": {"augmented_copies": True, "label_smoothing": 0.1},
-    "augmented-copies+label-smoothing-0.1-seed1": {"augmented_copies": True, "label_smoothing": 0.1, "seed": 1},
     "augmented-copies+mixup-0.2": {"augmented_copies": True, "mixup_alpha": 0.2},
-    "augmented-copies+mixup-0.2-seed1": {"augmented_copies": True, "mixup_alpha": 0.2, "seed": 1},
     "weight-decay-0.05": {"weight_decay": 0.05},
     "lr-3e-4": {"learning_rate": 3e-4},
     "epochs-60": {"epochs": 60, "patience": 15},
 }
 
 
+_SEED_SUFFIX = re.compile(r"(?P<lever>.+)-seed(?P<seed>[0-9]+)")
+
+
+def lever_settings(name: str) -> dict:
+    """The TrainConfig fields of the lever called ``name``: an entry of ``LEVERS``, or one with ``-seedN`` added.
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        When ``name`` is neither; the message lists the levers.
+    """
+    if name in LEVERS:
+        return dict(LEVERS[name])
+    seeded = _SEED_SUFFIX.fullmatch(name)
+    if seeded and seeded["lever"] in LEVERS:
+        return {**LEVERS[seeded["lever"]], "seed": int(seeded["seed"])}
+    raise argparse.ArgumentTypeError(
+        f"unknown lever {name!r}; levers: {', '.join(LEVERS)}, each optionally followed by -seedN")
+
+
+def _lever_name(name: str) -> str:
+    lever_settings(name)  # argparse reports the error with the option's name
+    return name
+
+
 def run_lever(metadata, model: str, lever: str, runs_dir: Path, preset: str) -> list[dict]:
     """Train (or read back) the six actor folds of one lever; one row per fold."""
-    config = preset_config(preset, model, **LEVERS[lever])
+    config = preset_config(preset, model, **lever_settings(lever))
     rows = []
     for fold in range(NUM_FOLDS):
         run_dir = runs_dir / lever / f"{model}-actor_cv-fold{fold}"
@@ -69,7 +94,8 @@ def run_lever(metadata, model: str, lever: str, runs_dir: Path, preset: str) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="transformer")
-    parser.add_argument("--levers", nargs="+", default=["recipe"], choices=LEVERS)
+    parser.add_argument("--levers", nargs="+", default=["recipe"], type=_lever_name,
+                        help="levers to train (default: recipe); NAME-seedN trains NAME with seed N")
     parser.add_argument("--preset", default="full")
     parser.add_argument("--data-dir", default=None, help="RAVDESS folder (default: $RAVDESS_ROOT or ./data)")
     parser.add_argument("--runs-dir", default="runs/levers")
