@@ -26,7 +26,7 @@ from sklearn.metrics import accuracy_score, f1_score
 
 import ravdess_tf
 from ravdess_tf.atomic import save_array, write_csv
-from ravdess_tf.audio import load_audio, prepare_clip
+from ravdess_tf.audio import fix_length, load_audio, prepare_clip
 from ravdess_tf.cache import default_cache_dir
 from ravdess_tf.evaluation import to_markdown
 from ravdess_tf.splits import actor_folds, emobox_folds
@@ -37,15 +37,6 @@ CROPS = {"start": 0.0, "centre": 0.5, "end": 1.0}
 LAYERS = (2, 3, 4)
 #: How many speaker directions ``--part speaker-projection`` tries: 16 training actors give at most 15.
 SPEAKER_DIRECTIONS = (2, 4, 8, 15)
-
-
-def crop(audio: np.ndarray, num_samples: int, where: float) -> np.ndarray:
-    """The ``num_samples`` of ``audio`` starting at ``where`` x the excess (zero-padded when shorter)."""
-    excess = len(audio) - num_samples
-    if excess <= 0:
-        return audio
-    start = int(round(where * excess))
-    return audio[start:start + num_samples]
 
 
 def crop_stats(metadata: pd.DataFrame, cache: Path) -> np.ndarray:
@@ -60,7 +51,7 @@ def crop_stats(metadata: pd.DataFrame, cache: Path) -> np.ndarray:
     stats = np.zeros((len(CROPS), len(metadata), 2 * width * len(LAYERS)), np.float32)
     for row, path in enumerate(metadata["path"]):
         audio = load_audio(path, config.sample_rate)
-        clips = np.stack([prepare_clip(crop(audio, config.num_samples, where), config) for where in CROPS.values()])
+        clips = np.stack([prepare_clip(fix_length(audio, config.num_samples, where), config) for where in CROPS.values()])
         states = embedder(clips, LAYERS)  # (layers, crops, frames, width)
         pooled = np.concatenate([states.mean(axis=2), states.std(axis=2)], axis=2)  # (layers, crops, 2 width)
         stats[:, row] = pooled.transpose(1, 0, 2).reshape(len(CROPS), -1)
