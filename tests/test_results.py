@@ -232,6 +232,42 @@ def test_committed_results_agree_with_their_predictions():
     assert np.allclose(comparison.f1_macro, results.comparison().f1_macro)
 
 
+def readme_table(header_start: str) -> list[list[str]]:
+    """The cells of the README's Markdown table whose header row starts with ``header_start``."""
+    lines = (REPOSITORY / "README.md").read_text().splitlines()
+    start = next(index for index, line in enumerate(lines) if line.startswith(header_start))
+    rows = []
+    for line in lines[start + 2:]:  # past the header and its |---| row
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip("|").split("|")])
+    return rows
+
+
+def test_readme_results_table_matches_comparison_csv():
+    """Every number of README's at-a-glance table is the committed comparison's, and every "not run" is."""
+    comparison = pd.read_csv(REPOSITORY / "results" / "full" / "comparison.csv")
+    comparison = comparison[comparison.preset == "full"].set_index(["model", "features", "protocol"])
+    rows = readme_table("| model | features | paper split |")
+    assert [row[0] for row in rows] == ["alexnet", "resnet50", "inception_v3", "vgg16", "vgg19", "lstm",
+                                        "transformer", "svm"]
+    for model, features, *cells, paper_f1 in rows:
+        features = features.strip("`")
+        for protocol, cell in zip(("paper", "actor", "actor_cv"), cells):
+            key = (model, features, protocol)
+            if cell == "not run":
+                assert key not in comparison.index, key
+                continue
+            row = comparison.loc[key]
+            numbers = [float(word) for word in cell.replace("(", " ").replace(",", " ").split()
+                       if word.replace(".", "", 1).isdigit()]
+            assert numbers[0] == pytest.approx(row.f1_macro, abs=6e-4), key  # 4 decimals shown as 3
+            if protocol == "actor_cv":
+                assert numbers[1:] == [pytest.approx(row.f1_macro_std, abs=6e-4), row.folds], key
+        if paper_f1:
+            assert float(paper_f1) == pytest.approx(comparison.loc[(model, features, "paper")].paper_f1), model
+
+
 def test_report_study_puts_whisper_runs_in_the_full_tables(tmp_path):
     from ravdess_tf.report import report_study
 
