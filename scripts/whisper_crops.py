@@ -51,7 +51,8 @@ def crop_stats(metadata: pd.DataFrame, cache: Path) -> np.ndarray:
     stats = np.zeros((len(CROPS), len(metadata), 2 * width * len(LAYERS)), np.float32)
     for row, path in enumerate(metadata["path"]):
         audio = load_audio(path, config.sample_rate)
-        clips = np.stack([prepare_clip(fix_length(audio, config.num_samples, where), config) for where in CROPS.values()])
+        clips = np.stack([prepare_clip(fix_length(audio, config.num_samples, where), config)
+                          for where in CROPS.values()])
         states = embedder(clips, LAYERS)  # (layers, crops, frames, width)
         pooled = np.concatenate([states.mean(axis=2), states.std(axis=2)], axis=2)  # (layers, crops, 2 width)
         stats[:, row] = pooled.transpose(1, 0, 2).reshape(len(CROPS), -1)

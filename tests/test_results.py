@@ -245,7 +245,7 @@ def readme_table(header_start: str) -> list[list[str]]:
 
 
 def test_readme_results_table_matches_comparison_csv():
-    """Every number of README's at-a-glance table is the committed comparison's, and every "not run" is."""
+    """Every number in README's at-a-glance table is the committed comparison's; every "not run" is absent from it."""
     comparison = pd.read_csv(REPOSITORY / "results" / "full" / "comparison.csv")
     comparison = comparison[comparison.preset == "full"].set_index(["model", "features", "protocol"])
     rows = readme_table("| model | features | paper split |")
