@@ -1,5 +1,6 @@
 """Shared fixtures: synthetic RAVDESS-named audio and the real data when present."""
 
+import importlib.util
 import itertools
 import os
 from pathlib import Path
@@ -9,6 +10,16 @@ import pytest
 import soundfile
 
 from ravdess_tf.data import SPEECH_FOLDER
+
+
+def load_module(path):
+    """Import the Python file ``path`` as a module named after its stem (``scripts/`` and ``notebooks/`` are not
+    packages)."""
+    path = Path(path)
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def ravdess_names(actors=range(1, 25)):

@@ -15,6 +15,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from conftest import load_module
+
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 SOURCES = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py"))
 LESSONS = ["11_what_leaks", "12_pretrained_front_end", "13_what_the_model_listens_to", "14_robustness"]
@@ -125,11 +127,7 @@ def test_comparison_notebook_groups_runs_as_the_library_does(tmp_path):
 
 
 def test_execute_script_selects_by_name_or_number():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("execute", NOTEBOOKS / "execute.py")
-    execute = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(execute)
+    execute = load_module(NOTEBOOKS / "execute.py")
     assert [p.stem for p in execute.select(["3", "11_what_leaks"])] == ["03_alexnet", "11_what_leaks"]
     assert len(execute.select([])) == len(SOURCES)
     with pytest.raises(SystemExit, match="no notebook '99'"):
@@ -138,11 +136,7 @@ def test_execute_script_selects_by_name_or_number():
 
 def test_model_notebooks_share_one_body():
     """03-09 differ only in their introduction and model: the rest is model_notebooks.BODY, edited once."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("model_notebooks", NOTEBOOKS / "model_notebooks.py")
-    model_notebooks = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(model_notebooks)
+    model_notebooks = load_module(NOTEBOOKS / "model_notebooks.py")
     assert set(model_notebooks.MODEL_NOTEBOOKS) == {p.stem for p in SOURCES if "03" <= p.stem[:2] <= "09"}
     stale = model_notebooks.stale_notebooks()
     assert not stale, (f"{', '.join(stale)}: not model_notebooks.BODY after the introduction; edit BODY and run "

@@ -1,26 +1,19 @@
 """Tests of the experiment scripts in ``scripts/`` that the committed results name (no training)."""
 
 import argparse
-import importlib.util
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from conftest import load_module
+
 REPOSITORY = Path(__file__).resolve().parents[1]
-
-
-def load_script(name: str):
-    """Import ``scripts/NAME.py`` as a module (the folder is not a package)."""
-    spec = importlib.util.spec_from_file_location(name, REPOSITORY / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def recipe_levers():
-    return load_script("recipe_levers")
+    return load_module(REPOSITORY / "scripts" / "recipe_levers.py")
 
 
 def test_every_lever_in_the_ablation_table_can_be_trained_again(recipe_levers):
