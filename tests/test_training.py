@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -81,6 +82,8 @@ def test_lbfgs_linear_head_is_the_logistic_regression(split, tmp_path):
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"epochs": 0}, "epochs must be a positive integer"),
+    ({"epochs": 10, "min_epochs": 11}, "min_epochs must be an integer from 0 to epochs \\(10\\), got 11"),
+    ({"min_epochs": -1}, "min_epochs must be an integer from 0"),
     ({"optimizer": "rmsprop"}, "optimizer must be one of"),
     ({"precision": "float8"}, "precision must be one of"),
     ({"learning_rate": 0}, "learning_rate must be positive"),
@@ -281,6 +284,42 @@ def test_interrupted_run_resumes(split, tmp_path, at, logged, backed_up):
     assert pd.read_csv(run_dir / "history.csv")["epoch"].tolist() == [0, 1, 2]
     selection = json.loads((run_dir / "selection.json").read_text())
     assert selection["epochs_done"] == 3 and selection["epochs_since_best"] == 3 - selection["best_epoch"]
+
+
+@pytest.mark.parametrize("min_epochs, stopped_after", [(0, 4), (6, 6), (9, 9)])
+def test_min_epochs_delays_the_stop_not_the_choice(tmp_path, min_epochs, stopped_after):
+    """Validation macro-F1 peaks at epoch 2: with patience 2 the run stops after epoch 4, or later when a
+    minimum number of epochs asks for more; the model kept is epoch 2's either way."""
+    from ravdess_tf.training.selection import SelectOnValidation
+
+    y_val = np.arange(8) % 8
+    correct_by_epoch = [4, 8, 2, 2, 2, 2, 2, 2, 2, 2]  # clips classified right after each epoch
+
+    class ScriptedModel:
+        """Just what the callback uses of a Keras model, its validation scores scripted by epoch."""
+        optimizer = type("Optimizer", (), {"learning_rate": 1e-3})()
+        stop_training = False
+        epoch = 0
+
+        def predict(self, x, **kwargs):
+            predicted = np.where(np.arange(8) < correct_by_epoch[self.epoch], y_val, (y_val + 1) % 8)
+            return np.eye(8)[predicted]
+
+        def save(self, path):
+            Path(path).write_text(f"epoch {self.epoch + 1}")
+
+    model, callback = ScriptedModel(), SelectOnValidation(np.zeros((8, 1)), y_val, tmp_path, patience=2,
+                                                          min_epochs=min_epochs)
+    callback.set_model(model)
+    callback.on_train_begin()
+    for model.epoch in range(len(correct_by_epoch)):
+        callback.on_epoch_begin(model.epoch)
+        callback.on_epoch_end(model.epoch)
+        if model.stop_training:
+            break
+    selection = json.loads((tmp_path / "selection.json").read_text())
+    assert selection["epochs_done"] == stopped_after
+    assert selection["best_epoch"] == 2 and (tmp_path / "best.keras").read_text() == "epoch 2"
 
 
 def test_backup_holds_the_trained_weights_not_their_average(tmp_path):

@@ -32,6 +32,10 @@ class TrainConfig:
     ema_momentum: float | None = None
     #: Epochs without a better validation macro-F1 before stopping.
     patience: int = 10
+    #: Never stop before this many epochs, however early the best validation epoch came; the best
+    #: is still chosen from every epoch. 0: patience alone decides. On ResNet50's actor folds a
+    #: lucky epoch 12 stopped runs at epoch 22 of 40, the learning rate still 0.83 of its peak.
+    min_epochs: int = 0
     #: Weight classes by inverse frequency (neutral has half the clips of the others).
     class_weights: bool = True
     #: SpecAugment masks, time shift and noise on training batches.
@@ -87,6 +91,9 @@ class TrainConfig:
             if switch.type == "bool" and not isinstance(getattr(self, switch.name), bool):
                 raise ParameterError(f"TrainConfig.{switch.name} must be True or False, "
                                      f"got {getattr(self, switch.name)!r}")
+        if not isinstance(self.min_epochs, int) or not 0 <= self.min_epochs <= self.epochs:
+            raise ParameterError(f"TrainConfig.min_epochs must be an integer from 0 to epochs ({self.epochs}), "
+                                 f"got {self.min_epochs!r}")
         if not self.learning_rate > 0:
             raise ParameterError(f"TrainConfig.learning_rate must be positive, got {self.learning_rate!r}")
         if self.optimizer not in OPTIMIZERS:

@@ -64,7 +64,7 @@ def fit_network(model_name, config, feature_config, features, labels, normalizer
         if config.ema_momentum is not None:
             all_callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
         all_callbacks += [
-            SelectOnValidation(x_val, labels["validation"], run_dir, config.patience),
+            SelectOnValidation(x_val, labels["validation"], run_dir, config.patience, config.min_epochs),
             DeferredBackup(run_dir / "backup"),
             EpochLog(run_dir / "history.csv"),
         ]

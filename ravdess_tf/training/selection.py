@@ -17,7 +17,8 @@ from ..evaluation import compute_metrics
 
 
 class SelectOnValidation(keras.callbacks.Callback):
-    """Validation macro-F1 each epoch; keeps the best model; stops after ``patience``.
+    """Validation macro-F1 each epoch; keeps the best model; stops after ``patience`` epochs without a
+    better one, but not before ``min_epochs``.
 
     It does the work of EarlyStopping(restore_best_weights) and
     ModelCheckpoint(save_best_only) in one place and keeps its state in
@@ -31,12 +32,12 @@ class SelectOnValidation(keras.callbacks.Callback):
     counted from ``epochs_done`` and ``best_epoch``, not incremented.
     """
 
-    def __init__(self, x_val, y_val, run_dir: Path, patience: int):
+    def __init__(self, x_val, y_val, run_dir: Path, patience: int, min_epochs: int = 0):
         super().__init__()
         self.x_val, self.y_val = x_val, y_val
         self.state_path = Path(run_dir) / "selection.json"
         self.model_path = Path(run_dir) / "best.keras"
-        self.patience = patience
+        self.patience, self.min_epochs = patience, min_epochs
         self.state = {"best_f1": -1.0, "best_epoch": None, "epochs_since_best": 0, "epochs_done": 0,
                       "train_seconds": 0.0}
 
@@ -72,6 +73,6 @@ class SelectOnValidation(keras.callbacks.Callback):
                 self.model.save(temporary)
         self.state["epochs_done"] = epoch + 1
         self.state["epochs_since_best"] = self.state["epochs_done"] - self.state["best_epoch"]
-        if self.state["epochs_since_best"] >= self.patience:
+        if self.state["epochs_since_best"] >= self.patience and self.state["epochs_done"] >= self.min_epochs:
             self.model.stop_training = True
         write_json(self.state_path, self.state)
