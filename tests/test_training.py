@@ -84,6 +84,8 @@ def test_lbfgs_linear_head_is_the_logistic_regression(split, tmp_path):
     ({"epochs": 0}, "epochs must be a positive integer"),
     ({"epochs": 10, "min_epochs": 11}, "min_epochs must be an integer from 0 to epochs \\(10\\), got 11"),
     ({"min_epochs": -1}, "min_epochs must be an integer from 0"),
+    ({"epochs": 10, "warmup_epochs": 11}, "warmup_epochs must be an integer from 0 to epochs \\(10\\), got 11"),
+    ({"warmup_epochs": -1}, "warmup_epochs must be an integer from 0"),
     ({"optimizer": "rmsprop"}, "optimizer must be one of"),
     ({"precision": "float8"}, "precision must be one of"),
     ({"learning_rate": 0}, "learning_rate must be positive"),
@@ -320,6 +322,31 @@ def test_min_epochs_delays_the_stop_not_the_choice(tmp_path, min_epochs, stopped
     selection = json.loads((tmp_path / "selection.json").read_text())
     assert selection["epochs_done"] == stopped_after
     assert selection["best_epoch"] == 2 and (tmp_path / "best.keras").read_text() == "epoch 2"
+
+
+@pytest.mark.parametrize("warmup_epochs", [0, 1, 3, 10])
+def test_learning_rate_warms_up_then_decays_to_its_floor_after_the_last_epoch(warmup_epochs):
+    """A tenth of the peak rising to the peak over the warm-up (from the peak with none), then a cosine
+    that falls every epoch and would reach 1 % of the peak one epoch after the last."""
+    from ravdess_tf.training.fit import learning_rate_schedule
+
+    config, steps = TrainConfig(epochs=10, learning_rate=1e-3, warmup_epochs=warmup_epochs), 7
+    rate = [float(learning_rate_schedule(config, steps)(epoch * steps)) for epoch in range(12)]
+    assert rate[0] == pytest.approx(1e-3 if warmup_epochs == 0 else 1e-4)
+    assert rate[warmup_epochs] == pytest.approx(1e-3)
+    assert all(a < b for a, b in zip(rate[:warmup_epochs], rate[1:warmup_epochs + 1]))
+    assert all(a > b for a, b in zip(rate[warmup_epochs:10], rate[warmup_epochs + 1:11]))
+    assert rate[11] == pytest.approx(1e-5) and rate[10] > rate[11]
+
+
+def test_one_warmup_epoch_is_the_schedule_runs_had_before_it_was_a_field():
+    from ravdess_tf.training.fit import learning_rate_schedule
+
+    before = keras.optimizers.schedules.CosineDecay(1e-4, decay_steps=40 * 30, warmup_target=1e-3,
+                                                    warmup_steps=30, alpha=0.01)
+    now = learning_rate_schedule(TrainConfig(epochs=40, learning_rate=1e-3), 30)
+    for step in (0, 15, 30, 31, 400, 1199, 1230):
+        assert float(now(step)) == pytest.approx(float(before(step)), rel=1e-7)
 
 
 def test_backup_holds_the_trained_weights_not_their_average(tmp_path):

@@ -16,13 +16,23 @@ from .resume import DeferredBackup, EpochLog
 from .selection import SelectOnValidation
 
 
+def learning_rate_schedule(config, steps_per_epoch: int):
+    """A cosine decay after a linear warm-up of ``config.warmup_epochs`` epochs (see :class:`TrainConfig`):
+    a constant rate let validation macro-F1 swing by 0.3 between epochs here."""
+    # The decay ends one epoch after the last, whatever the warm-up: the schedule every run had
+    # before warm-up became a field (one epoch of it, decay over ``epochs`` epochs).
+    decay_steps = (config.epochs + 1 - config.warmup_epochs) * steps_per_epoch
+    if config.warmup_epochs == 0:
+        return keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps, alpha=0.01)
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=config.learning_rate / 10, decay_steps=decay_steps, alpha=0.01,
+        warmup_target=config.learning_rate, warmup_steps=config.warmup_epochs * steps_per_epoch)
+
+
 def _optimizer(config, steps_per_epoch: int):
-    """AdamW (or Adam, SGD) on a cosine schedule with a one-epoch warm-up: a constant rate let validation
-    macro-F1 swing by 0.3 between epochs here. With ``config.ema_momentum``, Keras keeps the weights'
-    moving average."""
-    schedule = keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=config.learning_rate / 10, decay_steps=config.epochs * steps_per_epoch,
-        warmup_target=config.learning_rate, warmup_steps=steps_per_epoch, alpha=0.01)
+    """AdamW (or Adam, SGD) on :func:`learning_rate_schedule`. With ``config.ema_momentum``, Keras keeps the
+    weights' moving average."""
+    schedule = learning_rate_schedule(config, steps_per_epoch)
     ema = {} if config.ema_momentum is None else {"use_ema": True, "ema_momentum": config.ema_momentum}
     if config.optimizer == "adamw":
         return keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay, **ema)
