@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import hashlib
 import io
 import os
 import sys
@@ -88,11 +89,22 @@ def readable_outputs(book: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return book
 
 
+def stable_cell_ids(book: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Name every cell after its type and source, not at random as a fresh read does, so that executing
+    a notebook again changes only its outputs in the diff. A repeated cell gets ``-2``, ``-3``, ..."""
+    seen: dict[str, int] = {}
+    for cell in book.cells:
+        digest = hashlib.sha1(f"{cell.cell_type}\n{cell.source}".encode()).hexdigest()[:8]
+        seen[digest] = seen.get(digest, 0) + 1
+        cell.id = digest if seen[digest] == 1 else f"{digest}-{seen[digest]}"
+    return book
+
+
 def execute(source: Path, timeout: int = CELL_TIMEOUT) -> nbformat.NotebookNode:
     """Run one notebook source in a fresh kernel from this folder; raise on the first failing cell."""
     book = jupytext.read(source)
     NotebookClient(book, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(HERE)}}).execute()
-    return readable_outputs(book)
+    return stable_cell_ids(readable_outputs(book))
 
 
 def write(book: nbformat.NotebookNode, source: Path) -> Path:

@@ -134,6 +134,19 @@ def test_execute_script_selects_by_name_or_number():
         execute.select(["99"])
 
 
+def test_cell_ids_follow_the_source_not_the_read():
+    execute = load_module(NOTEBOOKS / "execute.py")
+    first, second = (execute.stable_cell_ids(jupytext.read(SOURCES[0])) for _ in range(2))
+    ids = [cell.id for cell in first.cells]
+    assert ids == [cell.id for cell in second.cells] and len(set(ids)) == len(ids)
+    second.cells[1].source += "\n# edited"
+    second.cells.append(nbformat.v4.new_markdown_cell(first.cells[0].source))
+    second = execute.stable_cell_ids(second)
+    assert [cell.id for cell in second.cells][2:-1] == ids[2:] and second.cells[1].id != ids[1]
+    assert second.cells[-1].id == ids[0] + "-2"
+    nbformat.validate(second)
+
+
 def test_model_notebooks_share_one_body():
     """03-09 differ only in their introduction and model: the rest is model_notebooks.BODY, edited once."""
     model_notebooks = load_module(NOTEBOOKS / "model_notebooks.py")
