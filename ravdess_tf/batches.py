@@ -29,8 +29,8 @@ class ArrayBatches(keras.utils.PyDataset):
     batch_size : int
     shuffle : bool
         A new order every epoch (training).
-    augment : bool or AugmentConfig
-        Augment on the fly (training only); ``True`` means ``AugmentConfig()``.
+    augment : bool, AugmentConfig or None
+        Augment on the fly (training only); ``True`` means ``AugmentConfig()``, ``False`` or ``None`` none.
     seed : int
         Non-negative; with the epoch and the batch index it fixes every
         random choice (order, masks, shifts, noise).

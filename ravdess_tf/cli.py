@@ -348,8 +348,9 @@ def _add_study_command(commands) -> None:
                        help="random seed; several: one run per seed of each cell of the grid")
     study.add_argument("--vary", nargs="+", default=[], metavar="KEY=V1,V2",
                        help="a sweep: every combination of these training settings (TrainConfig fields, or "
-                            "features.NAME / model_options.NAME), each a variant with run folders of its own "
-                            "(runs/PRESET+KEY=V); chosen on validation actors, summary in results/sweeps/PRESET")
+                            "features.NAME / model_options.NAME / augment_options.NAME), each a variant with run "
+                            "folders of its own (runs/PRESET+KEY=V); chosen on validation actors, summary in "
+                            "results/sweeps/PRESET")
     from .executors import EXECUTORS
 
     study.add_argument("--executor", choices=EXECUTORS, default="sequential",

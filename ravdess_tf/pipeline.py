@@ -116,18 +116,40 @@ def normalize_per_speaker(features: np.ndarray, speakers, reference=None) -> np.
 
 @dataclass(frozen=True)
 class AugmentConfig:
-    """On-the-fly augmentation of standardised spectrograms in training."""
+    """On-the-fly augmentation of standardised spectrograms in training.
+
+    Examples
+    --------
+    >>> AugmentConfig(freq_masks=2, time_masks=2).freq_mask_width
+    12
+    >>> AugmentConfig(freq_masks=-1)
+    Traceback (most recent call last):
+    ...
+    ravdess_tf.exceptions.ParameterError: AugmentConfig.freq_masks must be an integer >= 0, got -1
+    """
 
     #: Frequency masks per clip (SpecAugment), each up to this many bands wide.
     freq_masks: int = 1
     freq_mask_width: int = 12
-    #: Time masks per clip, each up to this many frames (16 ms each) wide.
+    #: Time masks per clip, each up to this many frames wide (a frame is one hop: 16 ms at the default
+    #: 256 samples, 25 ms at the full preset's 400).
     time_masks: int = 1
     time_mask_width: int = 20
     #: Largest circular time shift, as a fraction of the frames (0.1 = 0.3 s of 3 s).
     max_shift: float = 0.1
     #: Standard deviation of added Gaussian noise, in units of the standardised features.
     noise_std: float = 0.05
+
+    def __post_init__(self):
+        for name in ("freq_masks", "freq_mask_width", "time_masks", "time_mask_width"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ParameterError(f"AugmentConfig.{name} must be an integer >= 0, got {value!r}")
+        if not (isinstance(self.max_shift, (int, float)) and 0 <= self.max_shift < 1):
+            raise ParameterError(f"AugmentConfig.max_shift must be a fraction of the frames in [0, 1), "
+                                 f"got {self.max_shift!r}")
+        if not (isinstance(self.noise_std, (int, float)) and self.noise_std >= 0):
+            raise ParameterError(f"AugmentConfig.noise_std must be a number >= 0, got {self.noise_std!r}")
 
 
 def augment_batch(batch: np.ndarray, rng: np.random.Generator, config: AugmentConfig = AugmentConfig()) -> np.ndarray:
@@ -204,8 +226,8 @@ def mixup_batch(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, alpha: f
     return mixed_x, mixed_y
 
 
-def _augment_config(augment: bool | AugmentConfig) -> AugmentConfig | None:
-    """``True`` means the default augmentation, ``False`` none."""
+def _augment_config(augment: bool | AugmentConfig | None) -> AugmentConfig | None:
+    """``True`` means the default augmentation, ``False`` or ``None`` none."""
     if isinstance(augment, AugmentConfig):
         return augment
     return AugmentConfig() if augment else None

@@ -58,6 +58,28 @@ def test_augment_batch_changes_copy_and_is_seeded(arrays):
     assert (masked == 0).any()
 
 
+def test_augmentation_strength_follows_its_config(arrays):
+    features, _ = arrays
+    batch = fit_normalizer(features)(features) + 10.0  # no value is 0 but a mask's
+    nothing = AugmentConfig(freq_masks=0, time_masks=0, max_shift=0, noise_std=0)
+    assert np.array_equal(augment_batch(batch, np.random.default_rng(0), nothing), batch)
+    masked_cells = [(augment_batch(batch, np.random.default_rng(seed), AugmentConfig(
+        freq_masks=masks, time_masks=masks, max_shift=0, noise_std=0)) == 0).sum()
+        for masks in (1, 3) for seed in range(20)]
+    assert sum(masked_cells[20:]) > sum(masked_cells[:20])  # three masks of each kind hide more than one
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"freq_masks": -1}, "freq_masks must be an integer >= 0, got -1"),
+    ({"time_mask_width": True}, "time_mask_width must be an integer >= 0, got True"),
+    ({"max_shift": 1.0}, "max_shift must be a fraction of the frames in \\[0, 1\\), got 1.0"),
+    ({"noise_std": -0.1}, "noise_std must be a number >= 0"),
+])
+def test_augment_config_rejects(options, message):
+    with pytest.raises(ParameterError, match=message):
+        AugmentConfig(**options)
+
+
 def test_make_dataset_batches(arrays):
     features, labels = arrays
     dataset = make_dataset(features, labels, batch_size=4, shuffle=True, augment=True, seed=0)

@@ -8,8 +8,8 @@ import pytest
 
 import ravdess_tf
 from ravdess_tf.exceptions import ParameterError
-from ravdess_tf.pipeline import class_weights_for
-from ravdess_tf.training import PRESETS, TrainConfig, preset_config, train
+from ravdess_tf.pipeline import AugmentConfig, class_weights_for
+from ravdess_tf.training import PRESETS, TrainConfig, apply_overrides, preset_config, train
 
 #: A tiny LSTM on a short input: each epoch takes a fraction of a second.
 TINY = dict(epochs=2, batch_size=8, patience=5, features={"n_mels": 16, "hop_length": 1024},
@@ -101,10 +101,27 @@ def test_lbfgs_linear_head_is_the_logistic_regression(split, tmp_path):
     ({"label_smoothing": 0.1, "optimizer": "lbfgs"}, "fits the linear head by its own loss"),
     ({"augmented_copies": "False"}, "augmented_copies must be True or False, got 'False'"),
     ({"refit": 1}, "refit must be True or False"),
+    ({"augment": False, "augment_options": {"freq_masks": 2}}, "augment=False switches off"),
+    ({"augment_options": {"freq_mask": 2}}, "augment_options has no field freq_mask; AugmentConfig's fields: "),
+    ({"augment_options": {"time_masks": 1.5}}, "AugmentConfig.time_masks must be an integer >= 0, got 1.5"),
 ])
 def test_train_config_rejects(kwargs, message):
     with pytest.raises(ParameterError, match=message):
         TrainConfig(**kwargs)
+
+
+def test_augment_options_set_the_training_batches_augmentation():
+    from ravdess_tf.training.fit import _training_batches
+
+    features, labels = np.zeros((8, 16, 30), np.float32), np.arange(8) % 4
+    default, _ = _training_batches(features, labels, TrainConfig(batch_size=4), None)
+    assert default.augment == AugmentConfig()  # runs from before the field train as they did
+    config = apply_overrides(TrainConfig(batch_size=4), {"augment_options.freq_masks": 2,
+                                                          "augment_options.time_mask_width": 30})
+    stronger, _ = _training_batches(features, labels, config, None)
+    assert stronger.augment == AugmentConfig(freq_masks=2, time_mask_width=30)
+    plain, _ = _training_batches(features, labels, TrainConfig(batch_size=4, augment=False), None)
+    assert plain.augment is None
 
 
 def test_train_crops_give_one_training_row_per_clip_and_window(split, tmp_path):

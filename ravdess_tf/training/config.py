@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, fields
 
 from ..exceptions import ParameterError
 from ..features import FeatureConfig
+from ..pipeline import AugmentConfig
 
 #: "lbfgs" fits the linear ``pooled`` head exactly, as a multinomial logistic
 #: regression (scikit-learn), with its L2 strength chosen on validation.
@@ -46,6 +47,10 @@ class TrainConfig:
     class_weights: bool = True
     #: SpecAugment masks, time shift and noise on training batches.
     augment: bool = True
+    #: :class:`~ravdess_tf.pipeline.AugmentConfig` fields that differ from its defaults (one frequency
+    #: mask up to 12 bands, one time mask up to 20 frames, a shift up to a tenth of the frames, noise
+    #: 0.05): the augmentation's strength, e.g. ``{"freq_masks": 2, "time_masks": 2}``.
+    augment_options: dict = field(default_factory=dict)
     seed: int = 0
     #: Train towards ``1 - label_smoothing`` on the true class and the rest spread evenly over all
     #: eight (Keras' ``CategoricalCrossentropy(label_smoothing=...)``); 0: the plain labels.
@@ -136,6 +141,15 @@ class TrainConfig:
                                      "choose one")
             # floats, so that 0 and 0.0 name one cache; a tuple, though config.json gives back a list
             object.__setattr__(self, "train_crops", tuple(float(p) for p in crops))
+        if self.augment_options:
+            if not self.augment:
+                raise ParameterError("TrainConfig.augment_options shape the augmentation, which augment=False "
+                                     "switches off: drop them or set augment=True")
+            unknown = set(self.augment_options) - {f.name for f in fields(AugmentConfig)}
+            if unknown:
+                raise ParameterError(f"TrainConfig.augment_options has no field {', '.join(sorted(unknown))}; "
+                                     f"AugmentConfig's fields: {', '.join(f.name for f in fields(AugmentConfig))}")
+            self.augmentation()  # AugmentConfig checks the values
         if self.augmented_copies and self.feature_config().kind == "whisper":
             raise ParameterError("TrainConfig.augmented_copies are made for log-mel or MFCC features, not Whisper's")
         if self.precision not in PRECISIONS:
@@ -154,3 +168,7 @@ class TrainConfig:
 
     def feature_config(self) -> FeatureConfig:
         return FeatureConfig(**self.features)
+
+    def augmentation(self) -> AugmentConfig | None:
+        """The on-the-fly augmentation of training batches; ``None`` with ``augment=False``."""
+        return AugmentConfig(**self.augment_options) if self.augment else None

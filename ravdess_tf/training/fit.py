@@ -44,7 +44,7 @@ def _optimizer(config, steps_per_epoch: int):
 def _training_batches(x, y, config, normalizer):
     """The training batches, the same under every backend (a PyDataset), and the callback that keeps
     their epoch in step with the model's (a run resumed at epoch 12 gets epoch 12's batches)."""
-    batches = ArrayBatches(x, y, batch_size=config.batch_size, shuffle=True, augment=config.augment,
+    batches = ArrayBatches(x, y, batch_size=config.batch_size, shuffle=True, augment=config.augmentation(),
                            seed=config.seed, normalizer=normalizer,
                            num_classes=len(EMOTIONS) if config.soft_labels else None, mixup_alpha=config.mixup_alpha)
     follow_epoch = keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: batches.set_epoch(epoch))

@@ -139,12 +139,13 @@ def apply_overrides(config: TrainConfig, overrides: dict | None) -> TrainConfig:
     (0.0003, 64)
     """
     names = {f.name: f for f in fields(TrainConfig)}
+    dict_fields = [f.name for f in fields(TrainConfig) if f.type == "dict"]
     changes = {}
     for key, value in (overrides or {}).items():
         name, _, entry = key.partition(".")
-        if name not in names or (entry and name not in ("features", "model_options")):
+        if name not in names or (entry and name not in dict_fields):
             raise ParameterError(f"cannot vary {key!r}: give a TrainConfig field ({', '.join(names)}), or "
-                                 "features.NAME / model_options.NAME")
+                                 + " / ".join(f"{field_name}.NAME" for field_name in dict_fields))
         if entry:
             changes[name] = {**changes.get(name, getattr(config, name)), entry: value}
         else:
