@@ -284,6 +284,17 @@ def test_ablation_quotes_the_study_folds_it_compares_against():
         assert f"{scores.mean():.3f} ({scores.std():.3f})" in ablation, key
 
 
+def test_backend_check_quotes_resnet50s_study_folds():
+    """results/backend_check/README.md copies ResNet50's six CPU folds, the study's row, by hand."""
+    metrics = pd.read_csv(REPOSITORY / "results" / "full" / "metrics.csv")
+    scores = metrics[(metrics.preset == "full") & (metrics.protocol == "actor_cv") & (metrics.model == "resnet50")
+                     & (metrics.features == "logmel80+level+copies")].sort_values("fold").f1_macro
+    assert len(scores) == NUM_FOLDS
+    row = " | ".join(f"{score:.3f}" for score in scores) + f" | **{scores.mean():.3f} ({scores.std():.3f})** |"
+    assert f"| the 2-core CPU under TensorFlow | {row}" in (REPOSITORY / "results" / "backend_check" /
+                                                            "README.md").read_text()
+
+
 def test_report_study_puts_whisper_runs_in_the_full_tables(tmp_path):
     from ravdess_tf.report import report_study
 
