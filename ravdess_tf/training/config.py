@@ -47,9 +47,8 @@ class TrainConfig:
     class_weights: bool = True
     #: SpecAugment masks, time shift and noise on training batches.
     augment: bool = True
-    #: :class:`~ravdess_tf.pipeline.AugmentConfig` fields that differ from its defaults (one frequency
-    #: mask up to 12 bands, one time mask up to 20 frames, a shift up to a tenth of the frames, noise
-    #: 0.05): the augmentation's strength, e.g. ``{"freq_masks": 2, "time_masks": 2}``.
+    #: :class:`~ravdess_tf.pipeline.AugmentConfig` fields that differ from its defaults: the
+    #: augmentation's strength, e.g. ``{"freq_masks": 2, "time_masks": 2}``.
     augment_options: dict = field(default_factory=dict)
     seed: int = 0
     #: Train towards ``1 - label_smoothing`` on the true class and the rest spread evenly over all
