@@ -268,15 +268,21 @@ def test_readme_results_table_matches_comparison_csv():
             assert float(paper_f1) == pytest.approx(comparison.loc[(model, features, "paper")].paper_f1), model
 
 
-def test_ablation_quotes_the_study_folds_it_compares_against():
-    """results/ablation.md sets its levers beside the study's six-fold rows, copied by hand: every row of the
-    current front-end (level-normalised log-mel) is quoted there, each fold and the mean (sd), as committed."""
+def committed_study_folds():
+    """Test macro-F1 of the committed study's six-fold rows on the current front-end (level-normalised
+    log-mel), fold by fold, grouped by model and features."""
     metrics = pd.read_csv(REPOSITORY / "results" / "full" / "metrics.csv")
     folds = metrics[(metrics.preset == "full") & (metrics.protocol == "actor_cv")
                     & metrics.features.str.startswith("logmel80+level")]
+    return folds.sort_values("fold").groupby(["model", "features"]).f1_macro
+
+
+def test_ablation_quotes_the_study_folds_it_compares_against():
+    """results/ablation.md sets its levers beside the study's six-fold rows, copied by hand: every row of the
+    current front-end is quoted there, each fold and the mean (sd), as committed."""
     text = (REPOSITORY / "results" / "ablation.md").read_text()
     ablation = " ".join(text.replace("**", " ").replace("|", " ").split())  # bold and table cells as plain words
-    groups = folds.sort_values("fold").groupby(["model", "features"]).f1_macro
+    groups = committed_study_folds()
     assert len(groups) >= 6
     for key, scores in groups:
         assert len(scores) == NUM_FOLDS, key
@@ -286,9 +292,7 @@ def test_ablation_quotes_the_study_folds_it_compares_against():
 
 def test_backend_check_quotes_resnet50s_study_folds():
     """results/backend_check/README.md copies ResNet50's six CPU folds, the study's row, by hand."""
-    metrics = pd.read_csv(REPOSITORY / "results" / "full" / "metrics.csv")
-    scores = metrics[(metrics.preset == "full") & (metrics.protocol == "actor_cv") & (metrics.model == "resnet50")
-                     & (metrics.features == "logmel80+level+copies")].sort_values("fold").f1_macro
+    scores = committed_study_folds().get_group(("resnet50", "logmel80+level+copies"))
     assert len(scores) == NUM_FOLDS
     row = " | ".join(f"{score:.3f}" for score in scores) + f" | **{scores.mean():.3f} ({scores.std():.3f})** |"
     assert f"| the 2-core CPU under TensorFlow | {row}" in (REPOSITORY / "results" / "backend_check" /
