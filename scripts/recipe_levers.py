@@ -1,7 +1,7 @@
 """Training-recipe levers for the log-mel networks, one at a time, over the six actor folds.
 
-Every lever is the ``full`` preset's recipe with a few :class:`ravdess_tf.training.TrainConfig` fields
-changed; each is trained on the six actor-CV folds and chosen on its mean *validation* macro-F1 (the
+Every lever is the ``full`` preset's recipe, as the levers were first measured against
+(``MEASURED_AGAINST``), with a few :class:`ravdess_tf.training.TrainConfig` fields changed; each is trained on the six actor-CV folds and chosen on its mean *validation* macro-F1 (the
 validation actors of each fold); test macro-F1 is reported and never used for a choice.
 
     python scripts/recipe_levers.py --model transformer --levers recipe ema-0.99 augmented-copies-seed1
@@ -28,7 +28,13 @@ from ravdess_tf.atomic import write_csv
 from ravdess_tf.splits import NUM_FOLDS
 from ravdess_tf.training import preset_config, train
 
-#: Each lever: the TrainConfig fields it changes from the preset's recipe.
+#: The fields every lever starts from, whatever the preset adopts: the ``full`` recipe as the levers
+#: were first measured, before the augmented copies became its recipe for every network but VGG19.
+#: Pinned, so that a lever's name keeps meaning what it trained and its rows in results/ablation.csv
+#: can be trained again; a lever the preset adopts later (a warm-up, say) belongs here too.
+MEASURED_AGAINST = {"augmented_copies": False, "warmup_epochs": 1}
+
+#: Each lever: the TrainConfig fields it changes from ``MEASURED_AGAINST`` and the preset's recipe.
 LEVERS = {
     "recipe": {},
     "ema-0.99": {"ema_momentum": 0.99},
@@ -39,6 +45,7 @@ LEVERS = {
     "augmented-copies+label-smoothing-0.1": {"augmented_copies": True, "label_smoothing": 0.1},
     "augmented-copies+mixup-0.2": {"augmented_copies": True, "mixup_alpha": 0.2},
     "augmented-copies+warmup-5": {"augmented_copies": True, "warmup_epochs": 5},
+    "augmented-copies+warmup-5+mixup-0.2": {"augmented_copies": True, "warmup_epochs": 5, "mixup_alpha": 0.2},
     "augmented-copies+specaugment-2x": {"augmented_copies": True,
                                         "augment_options": {"freq_masks": 2, "time_masks": 2}},
     "weight-decay-0.05": {"weight_decay": 0.05},
@@ -59,10 +66,10 @@ def lever_settings(name: str) -> dict:
         When ``name`` is neither; the message lists the levers.
     """
     if name in LEVERS:
-        return dict(LEVERS[name])
+        return {**MEASURED_AGAINST, **LEVERS[name]}
     seeded = _SEED_SUFFIX.fullmatch(name)
     if seeded and seeded["lever"] in LEVERS:
-        return {**LEVERS[seeded["lever"]], "seed": int(seeded["seed"])}
+        return {**MEASURED_AGAINST, **LEVERS[seeded["lever"]], "seed": int(seeded["seed"])}
     raise argparse.ArgumentTypeError(
         f"unknown lever {name!r}; levers: {', '.join(LEVERS)}, each optionally followed by -seedN")
 
