@@ -1,7 +1,8 @@
 """Ensembles of the recipe levers' networks, over the six actor folds, chosen on validation actors only.
 
 Every lever run of ``scripts/recipe_levers.py`` kept its predictions for the validation and the test actors
-of its fold. An ensemble averages the class probabilities of two or more of them on the same clips
+of its fold, in its run folder and in ``results/levers`` (read from there by default; ``--runs-dir
+runs/levers`` reads the run folders). An ensemble averages the class probabilities of two or more of them on the same clips
 (:func:`ravdess_tf.evaluation.average_predictions`); no network is trained again. Every combination of
 the members given is scored on each fold's validation actors and test actors:
 
@@ -64,7 +65,9 @@ def main() -> None:
     parser.add_argument("--members", nargs="+", required=True, help="lever runs, each MODEL/LEVER")
     parser.add_argument("--smallest", type=int, default=1,
                         help="fewest members in an ensemble (1 also lists each member alone)")
-    parser.add_argument("--runs-dir", default="runs/levers")
+    parser.add_argument("--runs-dir", default="results/levers",
+                        help="LEVER/MODEL-actor_cv-foldK/predictions_PART.csv under it (default: results/levers, "
+                             "the predictions recipe_levers.py keeps)")
     parser.add_argument("--out", default="results/ensembles.csv")
     args = parser.parse_args()
     if not 1 <= args.smallest <= len(args.members):

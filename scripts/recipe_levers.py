@@ -10,7 +10,10 @@ A lever's name followed by ``-seedN`` is that lever trained with random seed N (
 
 Resumable: a lever's finished folds are read back from RUNS_DIR/LEVER/MODEL-actor_cv-foldK, unfinished
 ones resume there. Appends to ``results/ablation.csv`` (one row per model, lever and fold) and prints
-the mean per lever.
+the mean per lever. Each fold's validation and test predictions are kept under
+``results/levers/LEVER/MODEL-actor_cv-foldK/`` (the run folder's layout, the two files alone), so that
+``scripts/ensemble_levers.py`` can score ensembles of the levers from the repository, without the run
+folders (their weights are not committed).
 """
 
 from __future__ import annotations
@@ -79,8 +82,22 @@ def _lever_name(name: str) -> str:
     return name
 
 
-def run_lever(metadata, model: str, lever: str, runs_dir: Path, preset: str) -> list[dict]:
-    """Train (or read back) the six actor folds of one lever; one row per fold."""
+#: The files of a finished run that are kept in the repository: what an ensemble needs.
+KEPT_PREDICTIONS = ("predictions_validation.csv", "predictions_test.csv")
+
+
+def keep_predictions(run_dir: Path, kept_dir: Path) -> None:
+    """Copy a finished run's validation and test predictions from ``run_dir`` into ``kept_dir``."""
+    for name in KEPT_PREDICTIONS:
+        write_csv(kept_dir / name, pd.read_csv(run_dir / name))
+
+
+def run_lever(metadata, model: str, lever: str, runs_dir: Path, preset: str,
+              predictions_dir: Path | None = None) -> list[dict]:
+    """Train (or read back) the six actor folds of one lever; one row per fold.
+
+    With ``predictions_dir``, each fold's predictions are kept there too (:func:`keep_predictions`).
+    """
     config = preset_config(preset, model, **lever_settings(lever))
     rows = []
     for fold in range(NUM_FOLDS):
@@ -90,6 +107,8 @@ def run_lever(metadata, model: str, lever: str, runs_dir: Path, preset: str) -> 
         else:
             result = train(model, make_split(metadata, "actor_cv", fold=fold), config, run_dir=run_dir, verbose=0,
                            description={"preset": preset, "protocol": "actor_cv", "fold": fold, "lever": lever})
+        if predictions_dir is not None:
+            keep_predictions(run_dir, predictions_dir / lever / run_dir.name)
         rows.append({"model": model, "lever": lever, "fold": fold,
                      "val_f1_macro": round(result["validation"]["f1_macro"], 4),
                      "test_f1_macro": round(result["test"]["f1_macro"], 4),
@@ -110,12 +129,15 @@ def main() -> None:
     parser.add_argument("--data-dir", default=None, help="RAVDESS folder (default: $RAVDESS_ROOT or ./data)")
     parser.add_argument("--runs-dir", default="runs/levers")
     parser.add_argument("--out", default="results/ablation.csv")
+    parser.add_argument("--predictions-dir", default="results/levers",
+                        help="where each fold's validation and test predictions are kept (default: results/levers)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", force=True)  # TensorFlow set one up
     metadata = load_or_download(args.data_dir)
     out = Path(args.out)
     for lever in args.levers:
-        rows = pd.DataFrame(run_lever(metadata, args.model, lever, Path(args.runs_dir), args.preset))
+        rows = pd.DataFrame(run_lever(metadata, args.model, lever, Path(args.runs_dir), args.preset,
+                                      Path(args.predictions_dir)))
         table = pd.read_csv(out) if out.is_file() else rows.iloc[:0]
         table = table[~((table["model"] == args.model) & (table["lever"] == lever))]
         write_csv(out, pd.concat([table, rows], ignore_index=True))
