@@ -290,6 +290,39 @@ def test_ablation_quotes_the_study_folds_it_compares_against():
         assert f"{scores.mean():.3f} ({scores.std():.3f})" in ablation, key
 
 
+def _lever_table_rows(markdown: str) -> dict[str, list[str]]:
+    """The rows of a results/ablation.md lever table, by lever name: the cells after the name."""
+    rows = {}
+    for line in markdown.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) >= 6 and cells[-1].endswith(" min"):
+            rows[cells[0].replace("**", "").split(" ")[0]] = cells[1:]
+    return rows
+
+
+def test_ablation_tables_quote_every_lever_of_ablation_csv():
+    """Every model and lever of results/ablation.csv has its row in results/ablation.md: mean validation
+    and test macro-F1, the sd over folds, mean test accuracy and each fold's test score, as the csv's
+    rounded values give them (to 0.001: the table was written from the runs' unrounded scores)."""
+    text = (REPOSITORY / "results" / "ablation.md").read_text()
+    tables = {"transformer": text[:text.index("## The LSTM")],
+              "lstm": text[text.index("## The LSTM"):text.index("## Ensembles")]}
+    ablation = pd.read_csv(REPOSITORY / "results" / "ablation.csv")
+    for (model, lever), runs in ablation.groupby(["model", "lever"]):
+        runs = runs.sort_values("fold")
+        assert list(runs.fold) == list(range(NUM_FOLDS)), (model, lever)
+        row = _lever_table_rows(tables[model]).get(lever)
+        assert row is not None, f"results/ablation.md has no row for {model} {lever}"
+        validation, test, accuracy, folds = row[-5], row[-4], row[-3], row[-2]
+        test_mean, test_sd = test.replace("**", "").replace("(", "").replace(")", "").split()
+        quoted = [validation, test_mean, test_sd, accuracy, *folds.split()]
+        expected = [runs.val_f1_macro.mean(), runs.test_f1_macro.mean(), runs.test_f1_macro.std(),
+                    runs.test_accuracy.mean(), *runs.test_f1_macro]
+        assert len(quoted) == len(expected), (model, lever, row)
+        for number, value in zip(quoted, expected):
+            assert abs(float(number.replace("**", "")) - value) <= 0.001 + 1e-9, (model, lever, number, value)
+
+
 def test_backend_check_quotes_resnet50s_study_folds():
     """results/backend_check/README.md copies ResNet50's six CPU folds, the study's row, by hand."""
     scores = committed_study_folds().get_group(("resnet50", "logmel80+level+copies"))
