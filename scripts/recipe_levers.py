@@ -1,8 +1,9 @@
 """Training-recipe levers for the log-mel networks, one at a time, over the six actor folds.
 
 Every lever is the ``full`` preset's recipe, as the levers were first measured against
-(``MEASURED_AGAINST``), with a few :class:`ravdess_tf.training.TrainConfig` fields changed; each is trained on the six actor-CV folds and chosen on its mean *validation* macro-F1 (the
-validation actors of each fold); test macro-F1 is reported and never used for a choice.
+(``MEASURED_AGAINST``), with a few :class:`ravdess_tf.training.TrainConfig` fields changed; each is
+trained on the six actor-CV folds and chosen on its mean *validation* macro-F1 (the validation actors
+of each fold); test macro-F1 is reported and never used for a choice.
 
     python scripts/recipe_levers.py --model transformer --levers recipe ema-0.99 augmented-copies-seed1
 
@@ -27,7 +28,7 @@ from pathlib import Path
 import pandas as pd
 
 from ravdess_tf import load_or_download, make_split
-from ravdess_tf.atomic import write_csv
+from ravdess_tf.atomic import write_csv, write_text
 from ravdess_tf.splits import NUM_FOLDS
 from ravdess_tf.training import preset_config, train
 
@@ -68,13 +69,15 @@ def lever_settings(name: str) -> dict:
     argparse.ArgumentTypeError
         When ``name`` is neither; the message lists the levers.
     """
-    if name in LEVERS:
-        return {**MEASURED_AGAINST, **LEVERS[name]}
     seeded = _SEED_SUFFIX.fullmatch(name)
-    if seeded and seeded["lever"] in LEVERS:
-        return {**MEASURED_AGAINST, **LEVERS[seeded["lever"]], "seed": int(seeded["seed"])}
-    raise argparse.ArgumentTypeError(
-        f"unknown lever {name!r}; levers: {', '.join(LEVERS)}, each optionally followed by -seedN")
+    if name in LEVERS:
+        lever, seed = name, {}
+    elif seeded and seeded["lever"] in LEVERS:
+        lever, seed = seeded["lever"], {"seed": int(seeded["seed"])}
+    else:
+        raise argparse.ArgumentTypeError(
+            f"unknown lever {name!r}; levers: {', '.join(LEVERS)}, each optionally followed by -seedN")
+    return {**MEASURED_AGAINST, **LEVERS[lever], **seed}
 
 
 def _lever_name(name: str) -> str:
@@ -87,9 +90,9 @@ KEPT_PREDICTIONS = ("predictions_validation.csv", "predictions_test.csv")
 
 
 def keep_predictions(run_dir: Path, kept_dir: Path) -> None:
-    """Copy a finished run's validation and test predictions from ``run_dir`` into ``kept_dir``."""
+    """Copy a finished run's validation and test predictions from ``run_dir`` into ``kept_dir``, as they are."""
     for name in KEPT_PREDICTIONS:
-        write_csv(kept_dir / name, pd.read_csv(run_dir / name))
+        write_text(kept_dir / name, (run_dir / name).read_text())
 
 
 def run_lever(metadata, model: str, lever: str, runs_dir: Path, preset: str,

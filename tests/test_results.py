@@ -305,13 +305,13 @@ def test_ablation_tables_quote_every_lever_of_ablation_csv():
     and test macro-F1, the sd over folds, mean test accuracy and each fold's test score, as the csv's
     rounded values give them (to 0.001: the table was written from the runs' unrounded scores)."""
     text = (REPOSITORY / "results" / "ablation.md").read_text()
-    tables = {"transformer": text[:text.index("## The LSTM")],
-              "lstm": text[text.index("## The LSTM"):text.index("## Ensembles")]}
+    tables = {"transformer": _lever_table_rows(text[:text.index("## The LSTM")]),
+              "lstm": _lever_table_rows(text[text.index("## The LSTM"):text.index("## Ensembles")])}
     ablation = pd.read_csv(REPOSITORY / "results" / "ablation.csv")
     for (model, lever), runs in ablation.groupby(["model", "lever"]):
         runs = runs.sort_values("fold")
         assert list(runs.fold) == list(range(NUM_FOLDS)), (model, lever)
-        row = _lever_table_rows(tables[model]).get(lever)
+        row = tables[model].get(lever)
         assert row is not None, f"results/ablation.md has no row for {model} {lever}"
         validation, test, accuracy, folds = row[-5], row[-4], row[-3], row[-2]
         test_mean, test_sd = test.replace("**", "").replace("(", "").replace(")", "").split()

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from conftest import load_module
+from ravdess_tf.splits import NUM_FOLDS
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 
@@ -15,6 +16,11 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def recipe_levers():
     return load_module(REPOSITORY / "scripts" / "recipe_levers.py")
+
+
+@pytest.fixture(scope="module")
+def ensemble_levers():
+    return load_module(REPOSITORY / "scripts" / "ensemble_levers.py")
 
 
 def test_every_lever_in_the_ablation_table_can_be_trained_again(recipe_levers):
@@ -57,15 +63,14 @@ def _predictions(rng, labels: np.ndarray) -> pd.DataFrame:
                          **{f"p_{e}": probabilities[:, i] for i, e in enumerate(EMOTIONS)}})
 
 
-def test_kept_predictions_score_the_same_ensembles_as_the_run_folders(recipe_levers, tmp_path):
+def test_kept_predictions_score_the_same_ensembles_as_the_run_folders(recipe_levers, ensemble_levers, tmp_path):
     """recipe_levers keeps each fold's two prediction files; ensemble_levers reads them as it reads runs."""
-    ensemble_levers = load_module(REPOSITORY / "scripts" / "ensemble_levers.py")
     rng = np.random.default_rng(0)
     labels = {name: rng.integers(0, 8, 40) for name in recipe_levers.KEPT_PREDICTIONS}  # the same clips for all
     members = ["transformer/lever-a", "lstm/lever-b"]
     for member in members:
         model, lever = member.split("/")
-        for fold in range(6):
+        for fold in range(NUM_FOLDS):
             run_dir = tmp_path / "runs" / lever / f"{model}-actor_cv-fold{fold}"
             run_dir.mkdir(parents=True)
             for name in recipe_levers.KEPT_PREDICTIONS:
@@ -77,17 +82,16 @@ def test_kept_predictions_score_the_same_ensembles_as_the_run_folders(recipe_lev
     from_runs = ensemble_levers.score_ensembles(tmp_path / "runs", members, smallest=1)
     from_kept = ensemble_levers.score_ensembles(tmp_path / "kept", members, smallest=1)
     pd.testing.assert_frame_equal(from_kept, from_runs)
-    assert len(from_kept) == 6 * 3  # each member alone and the pair, on each fold
+    assert len(from_kept) == NUM_FOLDS * 3  # each member alone and the pair, on each fold
     from ravdess_tf.evaluation import compute_metrics
     alone = pd.read_csv(tmp_path / "kept" / "lever-b" / "lstm-actor_cv-fold2" / "predictions_test.csv")
     row = from_kept[(from_kept.ensemble == "lstm/lever-b") & (from_kept.fold == 2)].iloc[0]
     assert row.test_f1_macro == round(compute_metrics(alone.emotion_id, alone.predicted_id)["f1_macro"], 4)
 
 
-def test_a_member_without_kept_predictions_names_the_command_that_makes_them(tmp_path):
+def test_a_member_without_kept_predictions_names_the_command_that_makes_them(ensemble_levers, tmp_path):
     from ravdess_tf.exceptions import ParameterError
 
-    ensemble_levers = load_module(REPOSITORY / "scripts" / "ensemble_levers.py")
     with pytest.raises(ParameterError, match="recipe_levers.py --model lstm --levers lever-c"):
         ensemble_levers.score_ensembles(tmp_path, ["lstm/lever-c"], smallest=1)
 
