@@ -92,6 +92,9 @@ def test_lbfgs_linear_head_is_the_logistic_regression(split, tmp_path):
     ({"linear_c": -1.0}, "linear_c must be a positive number"),
     ({"ema_momentum": 1.0}, "ema_momentum must be a float in"),
     ({"ema_momentum": 0.99, "optimizer": "lbfgs"}, "has none to average"),
+    ({"epochs": 10, "swa_start_epoch": 11}, "swa_start_epoch must be an integer from 0 to epochs \\(10\\), got 11"),
+    ({"swa_start_epoch": 5, "ema_momentum": 0.99}, "one average at a time"),
+    ({"swa_start_epoch": 5, "optimizer": "lbfgs"}, "swa_start_epoch averages the weights of gradient training"),
     ({"train_crops": (0.0, 2.0)}, "train_crops must be None or distinct window positions"),
     ({"train_crops": ()}, "train_crops must be None or distinct window positions"),
     ({"train_crops": (0.5, 0.5)}, "train_crops must be None or distinct window positions"),
@@ -404,6 +407,97 @@ def test_backup_holds_the_trained_weights_not_their_average(tmp_path):
         np.testing.assert_array_equal(trained, back)
     averaged = [v.numpy() for v in first.optimizer._model_variables_moving_average]  # swapped out: the average
     assert not np.allclose(averaged[0], snapshot.weights[0])
+
+
+def _dense_model():
+    """A two-class softmax on 4 inputs, compiled, the same initial weights every call."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(keras.optimizers.SGD(0.1), "sparse_categorical_crossentropy")
+    return model
+
+
+class _Weights(keras.callbacks.Callback):
+    """The model's weights at every epoch's end (and begin), as the callbacks at its place in the list see
+    them; at the end of epoch ``kill_at``, a kill."""
+
+    def __init__(self, kill_at=None):
+        super().__init__()
+        self.kill_at, self.at_end, self.at_begin = kill_at, {}, {}
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.at_begin[epoch] = [w.copy() for w in self.model.get_weights()]
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.at_end[epoch] = [w.copy() for w in self.model.get_weights()]
+        if epoch == self.kill_at:
+            raise KeyboardInterrupt
+
+
+def test_weight_averaging_validates_the_mean_of_the_epochs_from_its_start(tmp_path):
+    """From epoch 3 (1-based) on, the callbacks after it see the mean of the trained weights at the end of
+    epochs 3, 4, ...; before it the trained weights; training goes on from the trained weights."""
+    from ravdess_tf.training.weight_averaging import StochasticWeightAveraging
+
+    x = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
+    y = (x[:, 0] > 0).astype("int32")
+    trained, seen = _Weights(), _Weights()
+    state = tmp_path / "average.npz"
+    _dense_model().fit(x, y, epochs=5, batch_size=8, shuffle=False, verbose=0,
+                       callbacks=[trained, StochasticWeightAveraging(3, state), seen])
+    for epoch in range(5):
+        expected = (trained.at_end[epoch] if epoch < 2 else
+                    [np.mean([trained.at_end[e][i] for e in range(2, epoch + 1)], axis=0) for i in range(2)])
+        for got, want in zip(seen.at_end[epoch], expected):
+            np.testing.assert_allclose(got, want, rtol=1e-6)
+        if epoch:
+            for got, want in zip(seen.at_begin[epoch], trained.at_end[epoch - 1]):
+                np.testing.assert_array_equal(got, want)
+    assert not np.allclose(seen.at_end[4][0], trained.at_end[4][0])
+    assert not state.exists()  # a finished fit leaves no state
+
+
+@pytest.mark.parametrize("kill_at", [2, 3])
+def test_weight_averaging_resumes_without_counting_an_epoch_twice(tmp_path, kill_at):
+    """Killed at the end of an epoch the average has taken in but the backup has not: the resumed run trains
+    that epoch again and ends with the uninterrupted run's average."""
+    from ravdess_tf.training.resume import DeferredBackup
+    from ravdess_tf.training.weight_averaging import StochasticWeightAveraging
+
+    x = np.random.default_rng(1).normal(size=(32, 4)).astype("float32")
+    y = (x[:, 1] > 0).astype("int32")
+
+    def fit(folder, last):
+        model = _dense_model()
+        model.fit(x, y, epochs=5, batch_size=8, shuffle=False, verbose=0,
+                  callbacks=[StochasticWeightAveraging(2, folder / "average.npz"),
+                             DeferredBackup(folder / "backup"), last])
+        return last
+
+    whole = fit(tmp_path / "whole", _Weights())
+    with pytest.raises(KeyboardInterrupt):
+        fit(tmp_path / "killed", _Weights(kill_at=kill_at))
+    assert (tmp_path / "killed" / "average.npz").is_file()
+    resumed = fit(tmp_path / "killed", _Weights())
+    assert sorted(resumed.at_end) == list(range(kill_at, 5))
+    for got, want in zip(resumed.at_end[4], whole.at_end[4]):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
+
+
+def test_weight_averaging_in_a_run(split, tmp_path):
+    """``swa_start_epoch`` keeps the average: a final model (no validation clips: the last epoch's is kept)
+    differs from the plain run's, and the run folder keeps no averaging state once finished."""
+    everything = pd.concat(split.values())
+    final = {"train": everything, "validation": everything.iloc[:0], "test": everything.iloc[:0]}
+    config = {**TINY, "epochs": 3}
+    plain = train("lstm", final, TrainConfig(**config), run_dir=tmp_path / "plain", cache_dir=tmp_path / "cache",
+                  verbose=0)
+    averaged = train("lstm", final, TrainConfig(**config, swa_start_epoch=2), run_dir=tmp_path / "swa",
+                     cache_dir=tmp_path / "cache", verbose=0)
+    assert averaged["best_epoch"] == plain["best_epoch"] == 3
+    weights = [keras.models.load_model(tmp_path / name / "best.keras").get_weights() for name in ("plain", "swa")]
+    assert any(not np.allclose(a, b) for a, b in zip(*weights))
+    assert not (tmp_path / "swa" / "weight_average.npz").exists()
 
 
 def test_final_model_without_validation(split, tmp_path):

@@ -14,6 +14,7 @@ from ..batches import ArrayBatches
 from ..pipeline import class_weights_for
 from .resume import DeferredBackup, EpochLog
 from .selection import SelectOnValidation
+from .weight_averaging import StochasticWeightAveraging
 
 
 def learning_rate_schedule(config, steps_per_epoch: int):
@@ -73,6 +74,8 @@ def fit_network(model_name, config, feature_config, features, labels, normalizer
         all_callbacks = [follow_epoch]
         if config.ema_momentum is not None:
             all_callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
+        if config.swa_start_epoch:
+            all_callbacks.append(StochasticWeightAveraging(config.swa_start_epoch, run_dir / "weight_average.npz"))
         all_callbacks += [
             SelectOnValidation(x_val, labels["validation"], run_dir, config.patience, config.min_epochs),
             DeferredBackup(run_dir / "backup"),
