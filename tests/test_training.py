@@ -1,4 +1,5 @@
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import keras
@@ -306,6 +307,24 @@ def test_interrupted_run_resumes(split, tmp_path, at, logged, backed_up):
     assert pd.read_csv(run_dir / "history.csv")["epoch"].tolist() == [0, 1, 2]
     selection = json.loads((run_dir / "selection.json").read_text())
     assert selection["epochs_done"] == 3 and selection["epochs_since_best"] == 3 - selection["best_epoch"]
+
+
+def test_an_unfinished_run_resumes_only_as_what_it_started_as(split, tmp_path):
+    """A run killed halfway and asked to go on under another recipe (a preset changed in between) is refused,
+    naming what changed, and nothing in its folder is touched; asked as it started, it finishes."""
+    run_dir = tmp_path / "run"
+    config = TrainConfig(**{**TINY, "epochs": 3})
+    with pytest.raises(KeyboardInterrupt):
+        train("lstm", split, config, run_dir=run_dir, cache_dir=tmp_path / "cache", verbose=0,
+              callbacks=[_Interrupt(2, "begin")])
+    before = {path.name: path.stat().st_mtime_ns for path in run_dir.iterdir()}
+    with pytest.raises(ParameterError, match=r"unfinished run of another configuration: warmup_epochs was 1, now 2"):
+        train("lstm", split, replace(config, warmup_epochs=2), run_dir=run_dir, cache_dir=tmp_path / "cache",
+              verbose=0)
+    with pytest.raises(ParameterError, match=r"model was 'lstm', now 'transformer'"):
+        train("transformer", split, config, run_dir=run_dir, cache_dir=tmp_path / "cache", verbose=0)
+    assert {path.name: path.stat().st_mtime_ns for path in run_dir.iterdir()} == before
+    assert train("lstm", split, config, run_dir=run_dir, cache_dir=tmp_path / "cache", verbose=0)["epochs"] == 3
 
 
 @pytest.mark.parametrize("min_epochs, stopped_after", [(0, 4), (6, 6), (9, 9)])

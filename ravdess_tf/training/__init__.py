@@ -14,6 +14,7 @@ A run is one folder::
     selection.json          the best epoch so far and the early-stopping state (resume-safe)
     best.keras              the model of the best validation macro-F1
     backup/                 the last backed-up epoch while the run is unfinished
+    weight_average.npz      the weights' average so far, while an unfinished run averages them (swa_start_epoch)
     predictions_validation.csv, predictions_test.csv
     metrics.json            written last: a run with it is finished
 
@@ -267,8 +268,29 @@ def _prepare_run_folder(model_name: str, split: dict, config: TrainConfig, run_d
                 "overwrite=True (--overwrite) to replace it.")
         for name in ("metrics.json", "selection.json", "history.csv", "best.keras"):
             (run_dir / name).unlink(missing_ok=True)
+    elif (run_dir / "selection.json").is_file() and (run_dir / "config.json").is_file():
+        _check_resumed_run(run_dir, model_name, config)
     run_dir.mkdir(parents=True, exist_ok=True)
     return run_dir
+
+
+def _check_resumed_run(run_dir: Path, model_name: str, config: TrainConfig) -> None:
+    """An unfinished run goes on only as what it started as: resumed under another model or configuration
+    (a preset changed in between, say), its epochs would mix two recipes under one record."""
+    saved = json.loads((run_dir / "config.json").read_text())
+    asked = json.loads(json.dumps(asdict(config)))  # tuples as the saved lists
+    defaults = json.loads(json.dumps(asdict(TrainConfig())))
+    changed = [name for name in asked if saved["train"].get(name, defaults[name]) != asked[name]]
+    if saved.get("model") != model_name:
+        changed.insert(0, "model")
+    if changed:
+        was = {"model": saved.get("model"), **saved["train"]}
+        now = {"model": model_name, **asked}
+        raise ParameterError(
+            f"{run_dir} holds an unfinished run of another configuration: "
+            + ", ".join(f"{name} was {was.get(name, defaults.get(name))!r}, now {now[name]!r}" for name in changed)
+            + ". Resume it with its own configuration (its config.json), or choose another run folder "
+            "(or delete this one) to start afresh.")
 
 
 def selected_model(run_dir: Path, model_name: str, normalizer):
