@@ -323,6 +323,24 @@ def test_ablation_tables_quote_every_lever_of_ablation_csv():
             assert abs(float(number.replace("**", "")) - value) <= 0.001 + 1e-9, (model, lever, number, value)
 
 
+def test_warmup_run_records_agree_with_their_predictions_and_ablation_md():
+    """The transformer's paper and actor runs with the five-epoch warm-up, kept as records in
+    results/warmup_five_epochs: each scores what its metrics.json says, and ablation.md quotes it."""
+    ablation = " ".join((REPOSITORY / "results" / "ablation.md").read_text().replace("**", "").split())
+    records = sorted((REPOSITORY / "results" / "warmup_five_epochs").glob("transformer-*/metrics.json"))
+    assert [path.parent.name for path in records] == ["transformer-actor", "transformer-paper"]
+    for path in records:
+        result = json.loads(path.read_text())
+        assert json.loads((path.parent / "config.json").read_text())["train"]["warmup_epochs"] == 5
+        for part in ("validation", "test"):
+            table = pd.read_csv(path.parent / f"predictions_{part}.csv")
+            scored = compute_metrics(table.emotion_id, table.predicted_id)
+            assert scored["f1_macro"] == pytest.approx(result[part]["f1_macro"], abs=1e-9), (path, part)
+        assert f"test {result['test']['f1_macro']:.3f} (accuracy {result['test']['accuracy']:.3f})" in ablation
+        assert f"validation macro-F1 {result['validation']['f1_macro']:.3f}" in ablation or \
+            f"validation {result['validation']['f1_macro']:.3f}" in ablation
+
+
 def test_backend_check_quotes_resnet50s_study_folds():
     """results/backend_check/README.md copies ResNet50's six CPU folds, the study's row, by hand."""
     scores = committed_study_folds().get_group(("resnet50", "logmel80+level+copies"))
