@@ -327,6 +327,16 @@ def test_an_unfinished_run_resumes_only_as_what_it_started_as(split, tmp_path):
     assert train("lstm", split, config, run_dir=run_dir, cache_dir=tmp_path / "cache", verbose=0)["epochs"] == 3
 
 
+def test_overwrite_starts_an_unfinished_run_of_another_configuration_afresh(split, tmp_path):
+    run_dir = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        train("lstm", split, TrainConfig(**{**TINY, "epochs": 3}), run_dir=run_dir, cache_dir=tmp_path / "cache",
+              verbose=0, callbacks=[_Interrupt(2, "begin")])
+    result = train("lstm", split, TrainConfig(**TINY), run_dir=run_dir, cache_dir=tmp_path / "cache", verbose=0,
+                   overwrite=True)
+    assert result["epochs"] == 2 and pd.read_csv(run_dir / "history.csv")["epoch"].tolist() == [0, 1]
+
+
 @pytest.mark.parametrize("min_epochs, stopped_after", [(0, 4), (6, 6), (9, 9)])
 def test_min_epochs_delays_the_stop_not_the_choice(tmp_path, min_epochs, stopped_after):
     """Validation macro-F1 peaks at epoch 2: with patience 2 the run stops after epoch 4, or later when a

@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -170,12 +171,15 @@ def train(
     config : TrainConfig or None
         ``None`` means ``TrainConfig()`` (the full-size model, default features).
     run_dir : path
-        The run's folder. An unfinished run there is resumed; a finished one
-        (with ``metrics.json``) raises ``FileExistsError`` unless ``overwrite``.
+        The run's folder. An unfinished run there is resumed, if it has the same
+        model and configuration (else ``ParameterError``, unless ``overwrite``);
+        a finished one (with ``metrics.json``) raises ``FileExistsError`` unless
+        ``overwrite``.
     cache_dir : path or None
         Feature cache folder (see :func:`ravdess_tf.extract_features`).
     overwrite : bool
-        Start afresh even if ``run_dir`` holds a finished run.
+        Start afresh even if ``run_dir`` holds a finished run, or an unfinished
+        run of another model or configuration.
     description : dict or None
         Extra facts stored in ``config.json`` (protocol, fold, preset).
     callbacks : list or None
@@ -245,7 +249,8 @@ def train(
 
 
 def _prepare_run_folder(model_name: str, split: dict, config: TrainConfig, run_dir, overwrite: bool) -> Path:
-    """Check the arguments and make the run folder (emptied of a finished run's files with ``overwrite``)."""
+    """Check the arguments and make the run folder (emptied, with ``overwrite``, of a finished run's files or of
+    an unfinished run of another configuration)."""
     check_trainable(model_name)
     missing = [name for name in SPLIT_NAMES if name not in split]
     if missing or len(split.get("train", ())) == 0:
@@ -269,28 +274,33 @@ def _prepare_run_folder(model_name: str, split: dict, config: TrainConfig, run_d
         for name in ("metrics.json", "selection.json", "history.csv", "best.keras"):
             (run_dir / name).unlink(missing_ok=True)
     elif (run_dir / "selection.json").is_file() and (run_dir / "config.json").is_file():
-        _check_resumed_run(run_dir, model_name, config)
+        _check_resumed_run(run_dir, model_name, config, overwrite)
     run_dir.mkdir(parents=True, exist_ok=True)
     return run_dir
 
 
-def _check_resumed_run(run_dir: Path, model_name: str, config: TrainConfig) -> None:
+def _check_resumed_run(run_dir: Path, model_name: str, config: TrainConfig, overwrite: bool) -> None:
     """An unfinished run goes on only as what it started as: resumed under another model or configuration
-    (a preset changed in between, say), its epochs would mix two recipes under one record."""
+    (a preset changed in between, say), its epochs would mix two recipes under one record. With
+    ``overwrite`` such a run is cleared instead, to start afresh."""
     saved = json.loads((run_dir / "config.json").read_text())
     asked = json.loads(json.dumps(asdict(config)))  # tuples as the saved lists
     defaults = json.loads(json.dumps(asdict(TrainConfig())))
     changed = [name for name in asked if saved["train"].get(name, defaults[name]) != asked[name]]
     if saved.get("model") != model_name:
         changed.insert(0, "model")
-    if changed:
+    if changed and overwrite:
+        for name in ("selection.json", "history.csv", "best.keras", "weight_average.npz"):
+            (run_dir / name).unlink(missing_ok=True)
+        shutil.rmtree(run_dir / "backup", ignore_errors=True)
+    elif changed:
         was = {"model": saved.get("model"), **saved["train"]}
         now = {"model": model_name, **asked}
         raise ParameterError(
             f"{run_dir} holds an unfinished run of another configuration: "
             + ", ".join(f"{name} was {was.get(name, defaults.get(name))!r}, now {now[name]!r}" for name in changed)
-            + ". Resume it with its own configuration (its config.json), or choose another run folder "
-            "(or delete this one) to start afresh.")
+            + ". Resume it with its own configuration (its config.json), choose another run folder, or pass "
+            "overwrite=True (--overwrite) to start afresh in this one.")
 
 
 def selected_model(run_dir: Path, model_name: str, normalizer):
