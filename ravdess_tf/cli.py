@@ -318,7 +318,8 @@ def _add_train_command(commands) -> None:
     train.add_argument("--run-dir", type=Path, default=None,
                        help="run folder; default runs/PRESET/MODEL-PROTOCOL[-foldK][-seedS]. An unfinished run "
                             "there is resumed")
-    train.add_argument("--overwrite", action="store_true", help="replace a finished run in the run folder")
+    train.add_argument("--overwrite", action="store_true",
+                       help="replace a finished run in the run folder, or an unfinished run of another configuration")
     train.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1, help="Keras progress output")
     _data_dir_argument(train)
     train.add_argument("--cache-dir", type=Path, default=None, help="feature cache folder")
