@@ -50,8 +50,8 @@ LEVERS = {
     "augmented-copies+mixup-0.2": {"augmented_copies": True, "mixup_alpha": 0.2},
     "augmented-copies+warmup-5": {"augmented_copies": True, "warmup_epochs": 5},
     "augmented-copies+warmup-5+mixup-0.2": {"augmented_copies": True, "warmup_epochs": 5, "mixup_alpha": 0.2},
-    # An equal-weight average of the weights at the end of epochs 20, 21, ... (the cosine decay's lower
-    # half), validated and kept instead of the latest weights; set beside augmented-copies+warmup-5.
+    # An equal-weight average of the weights at the end of epochs 20, 21, ... (the second half of a
+    # 40-epoch run), validated and kept instead of the latest weights; set beside augmented-copies+warmup-5.
     "augmented-copies+warmup-5+swa-from-20": {"augmented_copies": True, "warmup_epochs": 5, "swa_start_epoch": 20},
     "augmented-copies+specaugment-2x": {"augmented_copies": True,
                                         "augment_options": {"freq_masks": 2, "time_masks": 2}},
