@@ -23,6 +23,13 @@ def split(synthetic_root):
     return ravdess_tf.make_split(metadata, "paper", seed=0)
 
 
+@pytest.fixture(scope="module")
+def final_split(split):
+    """Every clip in training, no validation or test clips: a final model on all actors."""
+    everything = pd.concat(split.values())
+    return {"train": everything, "validation": everything.iloc[:0], "test": everything.iloc[:0]}
+
+
 def test_presets_build_every_model():
     for preset in PRESETS:
         assert PRESETS[preset]["description"]
@@ -513,15 +520,13 @@ def test_weight_averaging_resumes_without_counting_an_epoch_twice(tmp_path, kill
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
 
 
-def test_weight_averaging_in_a_run(split, tmp_path):
+def test_weight_averaging_in_a_run(final_split, tmp_path):
     """``swa_start_epoch`` keeps the average: a final model (no validation clips: the last epoch's is kept)
     differs from the plain run's, and the run folder keeps no averaging state once finished."""
-    everything = pd.concat(split.values())
-    final = {"train": everything, "validation": everything.iloc[:0], "test": everything.iloc[:0]}
     config = {**TINY, "epochs": 3}
-    plain = train("lstm", final, TrainConfig(**config), run_dir=tmp_path / "plain", cache_dir=tmp_path / "cache",
-                  verbose=0)
-    averaged = train("lstm", final, TrainConfig(**config, swa_start_epoch=2), run_dir=tmp_path / "swa",
+    plain = train("lstm", final_split, TrainConfig(**config), run_dir=tmp_path / "plain",
+                  cache_dir=tmp_path / "cache", verbose=0)
+    averaged = train("lstm", final_split, TrainConfig(**config, swa_start_epoch=2), run_dir=tmp_path / "swa",
                      cache_dir=tmp_path / "cache", verbose=0)
     assert averaged["best_epoch"] == plain["best_epoch"] == 3
     weights = [keras.models.load_model(tmp_path / name / "best.keras").get_weights() for name in ("plain", "swa")]
@@ -529,10 +534,8 @@ def test_weight_averaging_in_a_run(split, tmp_path):
     assert not (tmp_path / "swa" / "weight_average.npz").exists()
 
 
-def test_final_model_without_validation(split, tmp_path):
-    everything = pd.concat(split.values())
-    final = {"train": everything, "validation": everything.iloc[:0], "test": everything.iloc[:0]}
-    result = train("lstm", final, TrainConfig(**TINY), run_dir=tmp_path / "final",
+def test_final_model_without_validation(final_split, tmp_path):
+    result = train("lstm", final_split, TrainConfig(**TINY), run_dir=tmp_path / "final",
                    cache_dir=tmp_path / "cache", verbose=0)
     assert result["best_epoch"] == 2 and "test" not in result
     assert (tmp_path / "final" / "best.keras").is_file()

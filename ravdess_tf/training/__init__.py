@@ -271,8 +271,7 @@ def _prepare_run_folder(model_name: str, split: dict, config: TrainConfig, run_d
             raise FileExistsError(
                 f"{run_dir} holds a finished run (metrics.json). Choose another run folder, or pass "
                 "overwrite=True (--overwrite) to replace it.")
-        for name in ("metrics.json", "selection.json", "history.csv", "best.keras"):
-            (run_dir / name).unlink(missing_ok=True)
+        _clear_run(run_dir)
     elif (run_dir / "selection.json").is_file() and (run_dir / "config.json").is_file():
         _check_resumed_run(run_dir, model_name, config, overwrite)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -290,9 +289,7 @@ def _check_resumed_run(run_dir: Path, model_name: str, config: TrainConfig, over
     if saved.get("model") != model_name:
         changed.insert(0, "model")
     if changed and overwrite:
-        for name in ("selection.json", "history.csv", "best.keras", "weight_average.npz"):
-            (run_dir / name).unlink(missing_ok=True)
-        shutil.rmtree(run_dir / "backup", ignore_errors=True)
+        _clear_run(run_dir)
     elif changed:
         was = {"model": saved.get("model"), **saved["train"]}
         now = {"model": model_name, **asked}
@@ -301,6 +298,14 @@ def _check_resumed_run(run_dir: Path, model_name: str, config: TrainConfig, over
             + ", ".join(f"{name} was {was.get(name, defaults.get(name))!r}, now {now[name]!r}" for name in changed)
             + ". Resume it with its own configuration (its config.json), choose another run folder, or pass "
             "overwrite=True (--overwrite) to start afresh in this one.")
+
+
+def _clear_run(run_dir: Path) -> None:
+    """Remove what a run's training wrote and resumes from, finished or not, so that it starts afresh
+    (config.json and normalizer.json are written again at every start)."""
+    for name in ("metrics.json", "selection.json", "history.csv", "best.keras", "weight_average.npz"):
+        (run_dir / name).unlink(missing_ok=True)
+    shutil.rmtree(run_dir / "backup", ignore_errors=True)
 
 
 def selected_model(run_dir: Path, model_name: str, normalizer):
