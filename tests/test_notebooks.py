@@ -20,6 +20,8 @@ from conftest import load_module
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 SOURCES = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py"))
 LESSONS = ["11_what_leaks", "12_pretrained_front_end", "13_what_the_model_listens_to", "14_robustness"]
+#: notebooks/execute.py, which writes the committed notebooks: its cell limit and helpers are tested here.
+EXECUTE = load_module(NOTEBOOKS / "execute.py")
 
 
 def _cells(book) -> list[tuple[str, str]]:
@@ -94,7 +96,7 @@ def test_notebook_runs(source, real_metadata, tmp_path, monkeypatch):
     before = _repository_files()
     # execute.py's limit: notebook 12's Whisper-encoding cell passed 900 s on a loaded 2-core CPU (the whole
     # notebook takes 400 s on an idle one).
-    NotebookClient(book, timeout=load_module(NOTEBOOKS / "execute.py").CELL_TIMEOUT, kernel_name="python3",
+    NotebookClient(book, timeout=EXECUTE.CELL_TIMEOUT, kernel_name="python3",
                    resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
     assert _repository_files() == before, "the notebook wrote into the repository"
 
@@ -129,21 +131,19 @@ def test_comparison_notebook_groups_runs_as_the_library_does(tmp_path):
 
 
 def test_execute_script_selects_by_name_or_number():
-    execute = load_module(NOTEBOOKS / "execute.py")
-    assert [p.stem for p in execute.select(["3", "11_what_leaks"])] == ["03_alexnet", "11_what_leaks"]
-    assert len(execute.select([])) == len(SOURCES)
+    assert [p.stem for p in EXECUTE.select(["3", "11_what_leaks"])] == ["03_alexnet", "11_what_leaks"]
+    assert len(EXECUTE.select([])) == len(SOURCES)
     with pytest.raises(SystemExit, match="no notebook '99'"):
-        execute.select(["99"])
+        EXECUTE.select(["99"])
 
 
 def test_cell_ids_follow_the_source_not_the_read():
-    execute = load_module(NOTEBOOKS / "execute.py")
-    first, second = (execute.stable_cell_ids(jupytext.read(SOURCES[0])) for _ in range(2))
+    first, second = (EXECUTE.stable_cell_ids(jupytext.read(SOURCES[0])) for _ in range(2))
     ids = [cell.id for cell in first.cells]
     assert ids == [cell.id for cell in second.cells] and len(set(ids)) == len(ids)
     second.cells[1].source += "\n# edited"
     second.cells.append(nbformat.v4.new_markdown_cell(first.cells[0].source))
-    second = execute.stable_cell_ids(second)
+    second = EXECUTE.stable_cell_ids(second)
     assert [cell.id for cell in second.cells][2:-1] == ids[2:] and second.cells[1].id != ids[1]
     assert second.cells[-1].id == ids[0] + "-2"
     nbformat.validate(second)
