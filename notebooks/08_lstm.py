@@ -44,12 +44,13 @@ if "google.colab" in sys.modules and not os.path.isdir("/content/ravdess-tf"):
     os.chdir("/content/ravdess-tf/notebooks")
 
 # %% tags=["parameters"]
-# Parameters (papermill style: CI runs PRESET="quick", EPOCHS=1; a GPU machine can run "full")
+# Parameters (papermill style: CI runs PRESET="quick", EPOCHS=1, FRACTION=0.25; a GPU can run "full")
 PRESET = "quick"     # "quick": small variants, minutes on a CPU; "full": the study's networks
 DATA_DIR = None      # None: $RAVDESS_ROOT if set, else ./data (downloaded when missing)
 SEED = 0
 PROTOCOL = "actor"   # "paper": the study's random split; "actor": test actors never heard in training
 EPOCHS = None        # None: the preset's number of epochs
+FRACTION = 1.0       # the share of each actor's clips of each emotion trained and tested here (below 1: quicker)
 RUNS_DIR = "runs/notebooks"
 RESULTS_DIR = "../results/full"   # the committed study, read without training
 FIGURES_DIR = "../figures/full"
@@ -101,7 +102,7 @@ plots.plot_results_per_emotion(committed);
 # ## Train it here
 
 # %%
-metadata = rt.load_or_download(DATA_DIR)
+metadata = rt.sample_clips(rt.load_or_download(DATA_DIR), FRACTION, seed=SEED)
 split = rt.make_split(metadata, PROTOCOL, seed=SEED)
 config = preset_config(PRESET, MODEL, seed=SEED, **({"epochs": EPOCHS} if EPOCHS else {}))
 input_shape = (*config.feature_config().shape, 1)

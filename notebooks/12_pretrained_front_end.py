@@ -48,6 +48,7 @@ if "google.colab" in sys.modules and not os.path.isdir("/content/ravdess-tf"):
 DATA_DIR = None      # None: $RAVDESS_ROOT if set, else ./data (downloaded when missing)
 SEED = 0
 FOLD = 0             # the actor fold trained here (0-5)
+FRACTION = 1.0       # the share of each actor's clips of each emotion encoded and trained on (below 1: quicker)
 RUNS_DIR = "runs/notebooks"
 RESULTS_DIR = "../results"   # the committed study and the Whisper experiments
 
@@ -65,7 +66,7 @@ from ravdess_tf.results import load_results
 from ravdess_tf.training import preset_config, train
 from ravdess_tf.whisper import WhisperEmbedder
 
-metadata = rt.load_or_download(DATA_DIR)
+metadata = rt.sample_clips(rt.load_or_download(DATA_DIR), FRACTION, seed=SEED)
 config = preset_config("whisper", "pooled").feature_config()
 print(config.tag, "-> features of shape", config.shape, "per clip")
 

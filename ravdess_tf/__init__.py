@@ -10,11 +10,11 @@ from .exceptions import AudioError, DataNotFoundError, DownloadError, ParameterE
 from .features import FeatureConfig, extract_features
 from .inference import load_pretrained, load_run
 from .models import MODEL_NAMES, build_model
-from .splits import PROTOCOLS, make_split
+from .splits import PROTOCOLS, make_split, sample_clips
 
 __version__ = "0.1.0"
 __all__ = [
     "EMOTIONS", "MODEL_NAMES", "PROTOCOLS", "AudioError", "DataNotFoundError", "DownloadError", "FeatureConfig",
     "ParameterError", "build_model", "download", "extract_features", "load_audio", "load_metadata",
-    "load_or_download", "load_pretrained", "load_run", "make_split", "parse_filename",
+    "load_or_download", "load_pretrained", "load_run", "make_split", "parse_filename", "sample_clips",
 ]

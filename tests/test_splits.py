@@ -101,3 +101,32 @@ def test_final_protocol_trains_on_everything(metadata):
     split = ravdess_tf.make_split(metadata, "all")
     assert len(split["train"]) == 1440 and len(split["validation"]) == len(split["test"]) == 0
     assert "all" not in splits.PROTOCOLS  # not a protocol to evaluate with
+
+
+def test_sample_clips_keeps_a_share_of_every_actor_and_emotion(metadata):
+    quarter = ravdess_tf.sample_clips(metadata, 0.25, seed=1)
+    counts = quarter.groupby(["actor", "emotion_id"]).size()
+    assert len(counts) == 24 * 8  # every actor, every emotion
+    assert set(counts[counts.index.get_level_values("emotion_id") == 0]) == {1}  # 4 neutral clips an actor
+    assert set(counts[counts.index.get_level_values("emotion_id") > 0]) == {2}  # 8 of each other emotion
+    assert quarter.index.is_monotonic_increasing and quarter.index.isin(metadata.index).all()
+    assert ravdess_tf.sample_clips(metadata, 0.25, seed=1).equals(quarter)
+    assert not ravdess_tf.sample_clips(metadata, 0.25, seed=2).equals(quarter)
+    # every protocol splits it, test actors never heard in training
+    for protocol, fold in (("paper", None), ("actor", None), ("actor_cv", 3), ("emobox", 3)):
+        split = ravdess_tf.make_split(quarter, protocol, fold=fold)
+        assert sum(map(len, split.values())) == len(quarter)
+        if protocol != "paper":
+            assert not _actors(split["train"]) & _actors(split["test"])
+
+
+def test_sample_clips_of_everything_is_the_metadata_itself(metadata):
+    """The notebooks' default (FRACTION = 1.0) changes nothing they show."""
+    pd.testing.assert_frame_equal(ravdess_tf.sample_clips(metadata, 1.0), metadata)
+    assert len(ravdess_tf.sample_clips(metadata, 0.01)) == 24 * 8  # at least one clip of each
+
+
+@pytest.mark.parametrize("fraction", [0, -0.5, 1.5, "0.5", True, None])
+def test_sample_clips_rejects_a_fraction_outside_0_1(metadata, fraction):
+    with pytest.raises(ParameterError, match=r"fraction must be a number in \(0, 1\]"):
+        ravdess_tf.sample_clips(metadata, fraction)
