@@ -98,6 +98,12 @@ def full_names_root(tmp_path_factory):
     return root
 
 
+#: The share of each actor's clips of each emotion (``ravdess_tf.sample_clips``, seed 0) that the slow
+#: real-data runs use: the notebooks' ``FRACTION`` in their test and the Whisper head's test, which
+#: trains on the same clips as notebook 12, so the two share one cache of encodings.
+REAL_RUN_FRACTION = 0.25
+
+
 def real_root():
     root = os.environ.get("RAVDESS_ROOT")
     return Path(root) if root and Path(root).is_dir() else None

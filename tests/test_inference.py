@@ -58,8 +58,6 @@ def logmel_predictor():
     return ravdess_tf.load_pretrained("logmel")
 
 
-
-
 def test_silence_gets_no_emotion(logmel_predictor, tmp_path):
     import soundfile
 

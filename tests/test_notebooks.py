@@ -16,16 +16,13 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from conftest import load_module
+from conftest import REAL_RUN_FRACTION, load_module
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 SOURCES = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py"))
 LESSONS = ["11_what_leaks", "12_pretrained_front_end", "13_what_the_model_listens_to", "14_robustness"]
 #: notebooks/execute.py, which writes the committed notebooks: its cell limit and helpers are tested here.
 EXECUTE = load_module(NOTEBOOKS / "execute.py")
-#: The share of the clips the notebooks that train (03-09) or encode with Whisper (12) run on here
-#: (``FRACTION``): every cell still runs, every actor and emotion is there, in a quarter of the time.
-RUN_FRACTION = 0.25
 
 
 def _cells(book) -> list[tuple[str, str]]:
@@ -95,7 +92,7 @@ def test_notebook_runs(source, real_metadata, tmp_path, monkeypatch):
     monkeypatch.setenv("TQDM_DISABLE", "1")
     book = jupytext.read(source)
     book.cells.insert(_parameters_index(book) + 1, nbformat.v4.new_code_cell(
-        f'PRESET = "quick"\nEPOCHS = 1\nFRACTION = {RUN_FRACTION}\nDATA_DIR = {os.environ["RAVDESS_ROOT"]!r}\n'
+        f'PRESET = "quick"\nEPOCHS = 1\nFRACTION = {REAL_RUN_FRACTION}\nDATA_DIR = {os.environ["RAVDESS_ROOT"]!r}\n'
         f'RUNS_DIR = {str(tmp_path / "runs")!r}'))
     before = _repository_files()
     # execute.py's limit: notebook 12's Whisper-encoding cell passed 900 s on a loaded 2-core CPU (the whole
