@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import scipy.special
+from threadpoolctl import threadpool_limits
 
 #: Model names (the ``name`` of the Keras model) that run here.
 SUPPORTED = ("transformer", "pooled")
@@ -145,9 +146,15 @@ class NumpyModel:
     ----------
     path : str or Path
         A ``.keras`` file whose model :func:`supports` accepts.
+    blas_threads : int or None
+        Threads BLAS may use for the model's products; ``None`` leaves BLAS as it is.
+        Its products are small: on one thread it answered as fast as on two cores of an idle
+        CPU, and 1.8-4.5 times faster beside a process that kept both busy, where the threads
+        of each product wait on each other (``benchmarks/bench_runtime_threads.py``).
     """
 
-    def __init__(self, path):
+    def __init__(self, path, blas_threads: int | None = 1):
+        self.blas_threads = blas_threads
         self.config, self.weights = read_keras_file(path)
         if not supports(self.config):
             raise ValueError(f"{path}: NumPy inference runs the transformer and the linear pooled head only")
@@ -157,9 +164,10 @@ class NumpyModel:
     def predict(self, x, verbose=0, batch_size=None) -> np.ndarray:
         """Class probabilities of ``x`` (batch, features, frames, 1), float32."""
         frames = np.asarray(x, np.float32)[..., 0].transpose(0, 2, 1)  # (batch, frames, features)
-        logits_input = self._transformer(frames) if self.name == "transformer" else self._statistics(frames)
-        kernel, bias = self.weights["predictions"]
-        return softmax(logits_input @ kernel + bias).astype(np.float32)
+        with threadpool_limits(limits=self.blas_threads, user_api="blas"):
+            logits_input = self._transformer(frames) if self.name == "transformer" else self._statistics(frames)
+            kernel, bias = self.weights["predictions"]
+            return softmax(logits_input @ kernel + bias).astype(np.float32)
 
     def _statistics(self, frames):
         mean = frames.mean(axis=1)
@@ -194,6 +202,9 @@ class NumpyWhisperEncoder:
         ``encoder/...`` tensors from :func:`ravdess_tf.whisper.read_ctranslate2`.
     heads : int
         Attention heads (8 for base).
+
+    Unlike :class:`NumpyModel` it leaves BLAS every core: its products are large enough that one
+    thread was 12-22% slower on an idle 2-core CPU (``benchmarks/bench_runtime_threads.py``).
     """
 
     def __init__(self, tensors: dict, heads: int):

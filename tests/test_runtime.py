@@ -103,3 +103,26 @@ def test_whisper_predictor_same_in_numpy_and_keras(tmp_path):
     keras_answer = load_run(PRETRAINED["whisper"], runtime="keras").predict([clip])
     emotions = [c for c in numpy_answer.columns if c not in ("path", "emotion", "no_speech", "seconds", "windows")]
     np.testing.assert_allclose(numpy_answer[emotions].to_numpy(), keras_answer[emotions].to_numpy(), atol=2e-3)
+
+
+def test_the_model_runs_its_products_on_one_blas_thread_unless_told_otherwise(monkeypatch):
+    """Small products: one thread is as fast on an idle CPU and far faster beside a busy process
+    (benchmarks/bench_runtime_threads.py). The limit holds inside predict only."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def blas_threads():
+        return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+
+    if not blas_threads() or max(blas_threads()) < 2:
+        pytest.skip("BLAS runs on one thread here already")
+    model = NumpyModel(PRETRAINED["logmel"] / "best.keras")
+    seen = []
+    transformer = model._transformer
+    monkeypatch.setattr(model, "_transformer", lambda frames: seen.append(blas_threads()) or transformer(frames))
+    x = np.random.default_rng(0).standard_normal((2, 80, 121, 1)).astype(np.float32)
+    with threadpool_limits(limits=2, user_api="blas"):
+        expected = model.predict(x)
+        assert blas_threads() == {2}  # restored after predict
+        model.blas_threads = None
+        np.testing.assert_allclose(model.predict(x), expected, atol=1e-6)
+    assert seen == [{1}, {2}]
