@@ -192,5 +192,5 @@ def sample_clips(metadata: pd.DataFrame, fraction: float, seed: int = 0) -> pd.D
         raise ParameterError("metadata must have 'actor' and 'emotion_id' columns; use load_metadata()")
     shuffled = metadata.sample(frac=1.0, random_state=seed)
     groups = shuffled.groupby(["actor", "emotion_id"])
-    kept = (groups.cumcount() < (groups["actor"].transform("size") * fraction).round().clip(lower=1))
+    kept = groups.cumcount() < (groups["actor"].transform("size") * fraction).round().clip(lower=1)
     return metadata.loc[metadata.index.isin(shuffled.index[kept.to_numpy()])]
