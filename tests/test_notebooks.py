@@ -97,8 +97,8 @@ def test_notebook_runs(source, real_metadata, tmp_path, monkeypatch):
     monkeypatch.setenv("TQDM_DISABLE", "1")
     book = jupytext.read(source)
     book.cells.insert(_parameters_index(book) + 1, nbformat.v4.new_code_cell(
-        f'PRESET = "quick"\nEPOCHS = 1\nFRACTION = {REAL_RUN_FRACTION}\nDATA_DIR = {os.environ["RAVDESS_ROOT"]!r}\n'
-        f'RUNS_DIR = {str(tmp_path / "runs")!r}'))
+        f'PRESET = "quick"\nEPOCHS = 1\nFRACTION = {REAL_RUN_FRACTION}\n'
+        f'DATA_DIR = {os.environ["RAVDESS_ROOT"]!r}\nRUNS_DIR = {str(tmp_path / "runs")!r}'))
     before = _repository_files()
     # execute.py's limit: notebook 12's Whisper-encoding cell passed 900 s on a loaded 2-core CPU (the whole
     # notebook takes 400 s on an idle one).
