@@ -52,6 +52,11 @@ EMOBOX_TEST_ACTORS = ((1, 11, 20, 21), (4, 10, 12, 14), (8, 9, 19, 23), (3, 5, 7
                       (6, 13, 17, 22))
 
 
+def _check_metadata(metadata: pd.DataFrame) -> None:
+    if "actor" not in metadata or "emotion_id" not in metadata:
+        raise ParameterError("metadata must have 'actor' and 'emotion_id' columns; use load_metadata()")
+
+
 def _by_actors(metadata: pd.DataFrame, parts: tuple[tuple[int, ...], ...]) -> dict[str, pd.DataFrame]:
     return {name: metadata[metadata["actor"].isin(actors)] for name, actors in zip(SPLIT_NAMES, parts)}
 
@@ -140,8 +145,7 @@ def make_split(
     if protocol not in (*PROTOCOLS, FINAL_PROTOCOL):
         raise ParameterError(
             f"protocol must be one of {', '.join((*PROTOCOLS, FINAL_PROTOCOL))}, got {protocol!r}")
-    if "actor" not in metadata or "emotion_id" not in metadata:
-        raise ParameterError("metadata must have 'actor' and 'emotion_id' columns; use load_metadata()")
+    _check_metadata(metadata)
     if protocol in FOLD_PROTOCOLS:
         if not isinstance(fold, int) or not 0 <= fold < NUM_FOLDS:
             raise ParameterError(
@@ -188,8 +192,7 @@ def sample_clips(metadata: pd.DataFrame, fraction: float, seed: int = 0) -> pd.D
     """
     if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction <= 1:
         raise ParameterError(f"fraction must be a number in (0, 1], got {fraction!r}")
-    if "actor" not in metadata or "emotion_id" not in metadata:
-        raise ParameterError("metadata must have 'actor' and 'emotion_id' columns; use load_metadata()")
+    _check_metadata(metadata)
     shuffled = metadata.sample(frac=1.0, random_state=seed)
     groups = shuffled.groupby(["actor", "emotion_id"])
     kept = groups.cumcount() < (groups["actor"].transform("size") * fraction).round().clip(lower=1)
