@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import scipy.special
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 #: Model names (the ``name`` of the Keras model) that run here.
 SUPPORTED = ("transformer", "pooled")
@@ -155,6 +155,9 @@ class NumpyModel:
 
     def __init__(self, path, blas_threads: int | None = 1):
         self.blas_threads = blas_threads
+        # The loaded BLAS libraries, found once: a fresh search at every predict took 6 ms with
+        # TensorFlow loaded (its libraries are many), a quarter of a clip's answer.
+        self._thread_pools = ThreadpoolController()
         self.config, self.weights = read_keras_file(path)
         if not supports(self.config):
             raise ValueError(f"{path}: NumPy inference runs the transformer and the linear pooled head only")
@@ -164,7 +167,7 @@ class NumpyModel:
     def predict(self, x, verbose=0, batch_size=None) -> np.ndarray:
         """Class probabilities of ``x`` (batch, features, frames, 1), float32."""
         frames = np.asarray(x, np.float32)[..., 0].transpose(0, 2, 1)  # (batch, frames, features)
-        with threadpool_limits(limits=self.blas_threads, user_api="blas"):
+        with self._thread_pools.limit(limits=self.blas_threads, user_api="blas"):
             logits_input = self._transformer(frames) if self.name == "transformer" else self._statistics(frames)
             kernel, bias = self.weights["predictions"]
             return softmax(logits_input @ kernel + bias).astype(np.float32)
