@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import threading
 import zipfile
 from pathlib import Path
 
@@ -139,6 +140,11 @@ def conv1d(x, kernel, bias, stride=1, padding="valid"):
     return np.einsum("btki,kio->bto", windows, kernel) + bias
 
 
+#: BLAS's thread count is one setting for the whole process, and a limit restores what it found on
+#: exit: two predictions limiting it at once could leave it at one thread for good. They take turns.
+_BLAS_LIMIT_LOCK = threading.Lock()
+
+
 class NumpyModel:
     """A bundled kind of Keras model run in NumPy: ``predict(x)`` as ``keras.Model.predict``.
 
@@ -167,7 +173,7 @@ class NumpyModel:
     def predict(self, x, verbose=0, batch_size=None) -> np.ndarray:
         """Class probabilities of ``x`` (batch, features, frames, 1), float32."""
         frames = np.asarray(x, np.float32)[..., 0].transpose(0, 2, 1)  # (batch, frames, features)
-        with self._thread_pools.limit(limits=self.blas_threads, user_api="blas"):
+        with _BLAS_LIMIT_LOCK, self._thread_pools.limit(limits=self.blas_threads, user_api="blas"):
             logits_input = self._transformer(frames) if self.name == "transformer" else self._statistics(frames)
             kernel, bias = self.weights["predictions"]
             return softmax(logits_input @ kernel + bias).astype(np.float32)

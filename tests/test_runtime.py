@@ -126,3 +126,46 @@ def test_the_model_runs_its_products_on_one_blas_thread_unless_told_otherwise(mo
         model.blas_threads = None
         np.testing.assert_allclose(model.predict(x), expected, atol=1e-6)
     assert seen == [{1}, {2}]
+
+
+def test_two_predictions_at_once_take_turns_and_leave_blas_as_they_found_it(monkeypatch):
+    """The thread limit is process-wide: a second prediction entering while the first holds it
+    would restore the first's one thread on exit, for good."""
+    import threading
+    import time
+
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def blas_threads():
+        return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+
+    if not blas_threads() or max(blas_threads()) < 2:
+        pytest.skip("BLAS runs on one thread here already")
+    model = NumpyModel(PRETRAINED["logmel"] / "best.keras")
+    entered, release = [], threading.Event()
+    transformer = model._transformer
+
+    def held_transformer(frames):
+        entered.append(threading.current_thread().name)
+        if len(entered) == 1:
+            release.wait(timeout=30)
+        return transformer(frames)
+
+    monkeypatch.setattr(model, "_transformer", held_transformer)
+    x = np.random.default_rng(0).standard_normal((1, 80, 121, 1)).astype(np.float32)
+    with threadpool_limits(limits=2, user_api="blas"):
+        first = threading.Thread(target=model.predict, args=(x,), name="first")
+        second = threading.Thread(target=model.predict, args=(x,), name="second")
+        first.start()
+        while not entered:
+            time.sleep(0.01)
+        second.start()
+        time.sleep(0.3)
+        try:
+            assert entered == ["first"]  # the second waits for the first to finish
+        finally:
+            release.set()
+            first.join(30)
+            second.join(30)
+        assert entered == ["first", "second"]
+        assert blas_threads() == {2}
