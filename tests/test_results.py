@@ -232,9 +232,10 @@ def test_committed_results_agree_with_their_predictions():
     assert np.allclose(comparison.f1_macro, results.comparison().f1_macro)
 
 
-def readme_table(header_start: str) -> list[list[str]]:
-    """The cells of the README's Markdown table whose header row starts with ``header_start``."""
-    lines = (REPOSITORY / "README.md").read_text().splitlines()
+def readme_table(header_start: str, document: str = "README.md") -> list[list[str]]:
+    """The cells of the Markdown table whose header row starts with ``header_start``, in ``document``
+    (a path from the repository's root)."""
+    lines = (REPOSITORY / document).read_text().splitlines()
     start = next(index for index, line in enumerate(lines) if line.startswith(header_start))
     rows = []
     for line in lines[start + 2:]:  # past the header and its |---| row
@@ -266,6 +267,28 @@ def test_readme_results_table_matches_comparison_csv():
                 assert numbers[1:] == [pytest.approx(row.f1_macro_std, abs=6e-4), row.folds], key
         if paper_f1:
             assert float(paper_f1) == pytest.approx(comparison.loc[(model, features, "paper")].paper_f1), model
+
+
+def test_ablation_standing_table_matches_comparison_csv_and_marks_every_miss():
+    """results/ablation.md's "where each architecture stands" quotes each network's current row of the
+    committed comparison, and a number is in bold exactly when it misses a target: below the SVM's row of
+    its protocol, below 0.72 on the paper split or 0.45 on the actor split, below 0.60 over the folds."""
+    comparison = pd.read_csv(REPOSITORY / "results" / "full" / "comparison.csv")
+    comparison = comparison[comparison.preset == "full"].set_index(["model", "features", "protocol"])
+    current = {row[0]: row[1].strip("`") for row in readme_table("| model | features | paper split |")}
+    targets = {"paper": 0.72, "actor": 0.45, "actor_cv": 0.60}
+    rows = readme_table("| model | paper split | actor split | 6-fold actor CV |", "results/ablation.md")
+    assert [row[0] for row in rows] == [model for model in current if model != "svm"]
+    for model, *cells, _tried in rows:
+        for protocol, cell in zip(("paper", "actor", "actor_cv"), cells):
+            key = (model, current[model], protocol)
+            if cell == "not run":
+                assert key not in comparison.index, key
+                continue
+            score = comparison.loc[key].f1_macro
+            assert float(cell.strip("*")) == pytest.approx(score, abs=6e-4), key
+            svm = comparison.loc[("svm", current["svm"], protocol)].f1_macro
+            assert cell.startswith("**") == (score < max(targets[protocol], svm)), key
 
 
 def committed_study_folds():
