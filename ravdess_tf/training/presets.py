@@ -82,8 +82,9 @@ PRESETS = {
             "frames and a linear softmax, fitted exactly as a logistic regression (C chosen on the "
             "validation actors, then refit on training + validation actors). The other heads (lstm, "
             "transformer) train by gradient, without augmentation, up to 60 epochs, patience 15. Needs "
-            "`pip install \"ravdess-tf[whisper]\"`; the encoding is cached once: about 3 min a window for all 1440 clips on 2 cores, and the "
-            "linear head reads three windows of each clip, so about 8 min the first time."),
+            "`pip install \"ravdess-tf[whisper]\"`; the encoding is cached once: about 3 min a window "
+            "for all 1440 clips on 2 cores, and the linear head reads three windows of each clip, so "
+            "about 8 min the first time."),
         #: Clips at -20 dBFS of active speech: the level of the best mean validation macro-F1 over the
         #: six folds among -32, -25, -20 and -15 (results/whisper.md).
         "features": {"kind": "whisper", "whisper_model": "base", "layer": [2, 3, 4], "level_dbfs": -20.0},
