@@ -10,7 +10,8 @@ import pytest
 import ravdess_tf
 from ravdess_tf.exceptions import ParameterError
 from ravdess_tf.pipeline import AugmentConfig, class_weights_for
-from ravdess_tf.training import PRESETS, TrainConfig, apply_overrides, preset_config, train
+from ravdess_tf.training import (PRESETS, TrainConfig, apply_overrides, describe_cpu, preset_config, train,
+                                 widest_vector_unit)
 
 #: A tiny LSTM on a short input: each epoch takes a fraction of a second.
 TINY = dict(epochs=2, batch_size=8, patience=5, features={"n_mels": 16, "hop_length": 1024},
@@ -608,3 +609,12 @@ def test_predict_refuses_an_svm_run_by_name(split, tmp_path):
           cache_dir=tmp_path / "cache", verbose=0)
     with pytest.raises(ParameterError, match="SVM baseline"):
         ravdess_tf.load_run(run_dir)
+
+
+def test_the_cpu_is_named_with_its_widest_vector_unit():
+    """Two 2-core CPUs trained the same model at several-fold different speeds: the results tell them apart."""
+    assert widest_vector_unit({"sse2", "avx", "avx2", "fma"}) == "AVX2"
+    assert widest_vector_unit({"avx2", "avx512f", "avx512_bf16"}) == "AVX-512 BF16"
+    assert widest_vector_unit({"avx2", "avx512f", "avx512_bf16", "amx_bf16"}) == "AMX"
+    assert widest_vector_unit({"neon", "asimd"}) is None
+    assert describe_cpu().startswith("cpu:")
