@@ -157,8 +157,10 @@ def test_two_predictions_at_once_take_turns_and_leave_blas_as_they_found_it(monk
         first = threading.Thread(target=model.predict, args=(x,), name="first")
         second = threading.Thread(target=model.predict, args=(x,), name="second")
         first.start()
-        while not entered:
+        deadline = time.monotonic() + 30
+        while not entered and time.monotonic() < deadline:
             time.sleep(0.01)
+        assert entered, "the first prediction never reached the model"
         second.start()
         time.sleep(0.3)
         try:

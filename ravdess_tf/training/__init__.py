@@ -57,7 +57,8 @@ VECTOR_UNITS = (("amx_bf16", "AMX"), ("avx512_bf16", "AVX-512 BF16"), ("avx512f"
 
 def widest_vector_unit(flags) -> str | None:
     """The name of the widest of :data:`VECTOR_UNITS` among a CPU's ``flags``, or None."""
-    return next((name for flag, name in VECTOR_UNITS if flag in set(flags)), None)
+    flags = set(flags)
+    return next((name for flag, name in VECTOR_UNITS if flag in flags), None)
 
 
 def _cpu_flags() -> set[str]:
