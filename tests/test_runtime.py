@@ -11,6 +11,18 @@ from ravdess_tf.runtime import NumpyModel, NumpyWhisperEncoder, read_keras_file,
 from conftest import write_tone
 
 
+def blas_threads() -> set[int]:
+    """The thread counts of the BLAS libraries this process has loaded."""
+    from threadpoolctl import threadpool_info
+
+    return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+
+
+def skip_unless_blas_has_two_threads() -> None:
+    if not blas_threads() or max(blas_threads()) < 2:
+        pytest.skip("BLAS runs on one thread here already")
+
+
 @pytest.mark.parametrize("name", ["logmel", "whisper"])
 def test_bundled_models_give_keras_probabilities(name):
     import keras
@@ -108,13 +120,9 @@ def test_whisper_predictor_same_in_numpy_and_keras(tmp_path):
 def test_the_model_runs_its_products_on_one_blas_thread_unless_told_otherwise(monkeypatch):
     """Small products: one thread is as fast on an idle CPU and far faster beside a busy process
     (benchmarks/bench_runtime_threads.py). The limit holds inside predict only."""
-    from threadpoolctl import threadpool_info, threadpool_limits
+    from threadpoolctl import threadpool_limits
 
-    def blas_threads():
-        return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
-
-    if not blas_threads() or max(blas_threads()) < 2:
-        pytest.skip("BLAS runs on one thread here already")
+    skip_unless_blas_has_two_threads()
     model = NumpyModel(PRETRAINED["logmel"] / "best.keras")
     seen = []
     transformer = model._transformer
@@ -134,13 +142,9 @@ def test_two_predictions_at_once_take_turns_and_leave_blas_as_they_found_it(monk
     import threading
     import time
 
-    from threadpoolctl import threadpool_info, threadpool_limits
+    from threadpoolctl import threadpool_limits
 
-    def blas_threads():
-        return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
-
-    if not blas_threads() or max(blas_threads()) < 2:
-        pytest.skip("BLAS runs on one thread here already")
+    skip_unless_blas_has_two_threads()
     model = NumpyModel(PRETRAINED["logmel"] / "best.keras")
     entered, release = [], threading.Event()
     transformer = model._transformer
