@@ -346,6 +346,28 @@ def test_ablation_tables_quote_every_lever_of_ablation_csv():
             assert abs(float(number.replace("**", "")) - value) <= 0.001 + 1e-9, (model, lever, number, value)
 
 
+def test_lever_predictions_score_what_ablation_csv_says():
+    """Every fold's predictions kept in results/levers scores, on its validation and test actors, the
+    macro-F1 (and test accuracy) its row of results/ablation.csv gives, and a lever kept there has all six."""
+    ablation = pd.read_csv(REPOSITORY / "results" / "ablation.csv").set_index(["model", "lever", "fold"])
+    folders = sorted((REPOSITORY / "results" / "levers").glob("*/*-actor_cv-fold*"))
+    assert folders, "results/levers keeps no lever's predictions"
+    runs = pd.DataFrame([(folder.parent.name, *folder.name.split("-actor_cv-fold")) for folder in folders],
+                        columns=["lever", "model", "fold"])
+    for (lever, model), kept in runs.groupby(["lever", "model"]):
+        assert sorted(map(int, kept.fold)) == list(range(NUM_FOLDS)), (lever, model)
+    for folder in folders:
+        model, fold = folder.name.split("-actor_cv-fold")
+        row = ablation.loc[(model, folder.parent.name, int(fold))]
+        validation, test = (pd.read_csv(folder / f"predictions_{part}.csv") for part in ("validation", "test"))
+        assert set(validation.actor).isdisjoint(test.actor), folder
+        scored = {"val_f1_macro": compute_metrics(validation.emotion_id, validation.predicted_id)["f1_macro"],
+                  **{f"test_{name}": value for name, value in
+                     compute_metrics(test.emotion_id, test.predicted_id).items()}}
+        for column in ("val_f1_macro", "test_f1_macro", "test_accuracy"):
+            assert scored[column] == pytest.approx(row[column], abs=5e-5), (folder, column)
+
+
 def test_warmup_run_records_agree_with_their_predictions_and_ablation_md():
     """The transformer's paper and actor runs with the five-epoch warm-up, kept as records in
     results/warmup_five_epochs: each scores what its metrics.json says, and ablation.md quotes it."""
