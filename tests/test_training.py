@@ -298,10 +298,20 @@ class _Interrupt(keras.callbacks.Callback):
             raise KeyboardInterrupt
 
 
+@pytest.fixture(scope="module")
+def uninterrupted_history(split, tmp_path_factory):
+    """The log of the three-epoch run of test_interrupted_run_resumes, trained without a kill."""
+    run_dir = tmp_path_factory.mktemp("uninterrupted")
+    train("lstm", split, TrainConfig(**{**TINY, "epochs": 3}), run_dir=run_dir / "run", cache_dir=run_dir / "cache",
+          verbose=0)
+    return pd.read_csv(run_dir / "run" / "history.csv")
+
+
 @pytest.mark.parametrize("at, logged, backed_up", [("begin", 2, True), ("end", 2, True), ("end", 1, False)])
-def test_interrupted_run_resumes(split, tmp_path, at, logged, backed_up):
+def test_interrupted_run_resumes(split, tmp_path, uninterrupted_history, at, logged, backed_up):
     """Killed at the start of epoch 2 (epochs 0-1 backed up), or at the end of epoch 1 or 0 (logged and scored,
-    not yet backed up): the resumed run has every epoch once in its log and its selection."""
+    not yet backed up): the resumed run has every epoch once in its log and its selection, and trains exactly
+    as the run that was not killed, dropout's random masks included (the LSTM's dropout is 0.3)."""
     run_dir = tmp_path / "run"
     config = TrainConfig(**{**TINY, "epochs": 3})
     with pytest.raises(KeyboardInterrupt):
@@ -315,6 +325,7 @@ def test_interrupted_run_resumes(split, tmp_path, at, logged, backed_up):
     assert pd.read_csv(run_dir / "history.csv")["epoch"].tolist() == [0, 1, 2]
     selection = json.loads((run_dir / "selection.json").read_text())
     assert selection["epochs_done"] == 3 and selection["epochs_since_best"] == 3 - selection["best_epoch"]
+    pd.testing.assert_frame_equal(pd.read_csv(run_dir / "history.csv"), uninterrupted_history)
 
 
 def test_an_unfinished_run_resumes_only_as_what_it_started_as(split, tmp_path):

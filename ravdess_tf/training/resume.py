@@ -7,17 +7,24 @@ trained but never scored or logged (it happened: a 262 MB model takes a minute t
 waits for the next epoch's start instead, so a kill in the gap makes the run train that epoch again; the
 log drops the rows it will write again, and the selection (``SelectOnValidation``) is idempotent per epoch.
 
+Keras's backup holds the weights and the optimiser, not the layers' random state (the seed generators of
+dropout): a run resumed at epoch 12 drew epoch 0's dropout masks again, and trained another run than the
+one it resumed. The backup here keeps that state too, so on the same machine a run killed and resumed
+trains exactly as one that was not.
+
 Importing this module imports Keras.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import keras
+import numpy as np
 
-from ..atomic import atomic_path
+from ..atomic import atomic_path, write_json
 
 
 class DeferredBackup(keras.callbacks.BackupAndRestore):
@@ -42,6 +49,33 @@ class DeferredBackup(keras.callbacks.BackupAndRestore):
         if self._finished_epoch is not None:
             super().on_epoch_end(self._finished_epoch)
             self._finished_epoch = None
+
+    def _save_model(self):
+        super()._save_model()
+        # Beside the epoch, in the file that travels with its weights when a damaged backup falls back to
+        # the previous one.
+        metadata = json.loads(Path(self._training_metadata_path).read_text())
+        metadata["seed_states"] = [keras.ops.convert_to_numpy(state).tolist() for state in seed_states(self.model)]
+        write_json(self._training_metadata_path, metadata)
+
+    def _load_model(self):
+        super()._load_model()
+        path = Path(self._training_metadata_path)
+        saved = json.loads(path.read_text()).get("seed_states") if path.is_file() else None
+        if saved is None:  # no backup, or one written before the seed states were kept
+            return
+        states = seed_states(self.model)
+        if len(saved) != len(states):
+            raise ValueError(f"{path} holds {len(saved)} random seed states, the model has {len(states)}: "
+                             "delete the run folder to train it again")
+        for state, value in zip(states, saved):
+            state.assign(np.asarray(value, dtype=state.dtype))
+
+
+def seed_states(model: keras.Model) -> list:
+    """The state variables of ``model``'s seed generators (dropout's, for one): its variables that are not weights."""
+    weights = {id(weight) for weight in model.weights}
+    return [variable for variable in model.variables if id(variable) not in weights]
 
 
 class EpochLog(keras.callbacks.CSVLogger):
