@@ -352,8 +352,9 @@ def test_lever_predictions_score_what_ablation_csv_says():
     (recipe_levers.py writes a lever's rows once its six folds are done: the folds of a lever still
     training are kept without them.)"""
     ablation = pd.read_csv(REPOSITORY / "results" / "ablation.csv").set_index(["model", "lever", "fold"])
+    finished = set(ablation.index.droplevel("fold"))  # (model, lever)
     folders = [folder for folder in sorted((REPOSITORY / "results" / "levers").glob("*/*-actor_cv-fold*"))
-               if (folder.name.split("-actor_cv-fold")[0], folder.parent.name) in ablation.index.droplevel("fold")]
+               if (folder.name.split("-actor_cv-fold")[0], folder.parent.name) in finished]
     assert folders, "results/levers keeps no finished lever's predictions"
     runs = pd.DataFrame([(folder.parent.name, *folder.name.split("-actor_cv-fold")) for folder in folders],
                         columns=["lever", "model", "fold"])
