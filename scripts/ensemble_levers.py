@@ -25,6 +25,7 @@ import pandas as pd
 from ravdess_tf.atomic import write_csv
 from ravdess_tf.evaluation import average_predictions, compute_metrics
 from ravdess_tf.exceptions import ParameterError
+from ravdess_tf.results import run_file_name
 from ravdess_tf.splits import NUM_FOLDS
 
 
@@ -33,7 +34,7 @@ def fold_predictions(runs_dir: Path, member: str, fold: int, part: str) -> pd.Da
     model, _, lever = member.partition("/")
     if not model or not lever:
         raise ParameterError(f"a member is MODEL/LEVER, as transformer/augmented-copies; got {member!r}")
-    path = runs_dir / lever / f"{model}-actor_cv-fold{fold}" / f"predictions_{part}.csv"
+    path = runs_dir / lever / run_file_name(model, "actor_cv", fold) / f"predictions_{part}.csv"
     if not path.is_file():
         raise ParameterError(f"{path} is missing: run scripts/recipe_levers.py --model {model} --levers {lever} "
                              f"first")

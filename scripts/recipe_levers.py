@@ -29,6 +29,7 @@ import pandas as pd
 
 from ravdess_tf import load_or_download, make_split
 from ravdess_tf.atomic import write_csv, write_text
+from ravdess_tf.results import run_file_name
 from ravdess_tf.splits import NUM_FOLDS
 from ravdess_tf.training import preset_config, train
 
@@ -107,7 +108,7 @@ def run_lever(metadata, model: str, lever: str, runs_dir: Path, preset: str,
     config = preset_config(preset, model, **lever_settings(lever))
     rows = []
     for fold in range(NUM_FOLDS):
-        run_dir = runs_dir / lever / f"{model}-actor_cv-fold{fold}"
+        run_dir = runs_dir / lever / run_file_name(model, "actor_cv", fold)
         if (run_dir / "metrics.json").is_file():
             result = json.loads((run_dir / "metrics.json").read_text())
         else:

@@ -34,7 +34,8 @@ from ravdess_tf.cache import default_cache_dir
 from ravdess_tf.evaluation import PROBABILITY_COLUMNS
 from ravdess_tf.features import FeatureConfig, extract_features
 from ravdess_tf.pipeline import normalize_per_speaker
-from ravdess_tf.splits import actor_folds
+from ravdess_tf.results import run_file_name
+from ravdess_tf.splits import NUM_FOLDS, actor_folds
 from ravdess_tf.training import LINEAR_C_GRID, fit_logistic_regression
 
 
@@ -166,7 +167,8 @@ def main() -> None:
 
         config = preset_config("whisper", "pooled", optimizer="adamw", refit=False,
                                model_options={"pooling": "attention", "dropout": 0.5})
-        run_dirs, validation_f1 = [Path("runs/levers") / f"attention-actor_cv-fold{k}" for k in range(6)], []
+        run_dirs = [Path("runs/levers") / run_file_name("attention", "actor_cv", k) for k in range(NUM_FOLDS)]
+        validation_f1 = []
         for k, split in enumerate(actor_folds(metadata)):
             result = train("pooled", split, config, run_dir=run_dirs[k],
                            verbose=0, description={"protocol": "actor_cv", "fold": k})
@@ -221,7 +223,7 @@ def main() -> None:
     # chosen on validation actors (the non-refit head's validation predictions).
     logmel_runs = Path(args.logmel_runs)
     for model in ("transformer", "lstm"):
-        paths = [logmel_runs / f"{model}-actor_cv-fold{k}" for k in range(6)]
+        paths = [logmel_runs / run_file_name(model, "actor_cv", k) for k in range(NUM_FOLDS)]
         if not all((p / "predictions_test.csv").is_file() for p in paths):
             continue
         logmel_test = run_probabilities(metadata, paths, "test")
